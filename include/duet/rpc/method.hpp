@@ -1,0 +1,75 @@
+#pragma once
+
+#include <duet/codec/codec.hpp>
+#include <duet/detail/fixed_string.hpp>
+#include <duet/detail/hash.hpp>
+
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+
+namespace duet::inline v0 {
+
+namespace detail {
+template <class>
+inline constexpr bool dependent_false = false;
+}  // namespace detail
+
+/// A method descriptor: the name and signature of one remote procedure,
+/// fixed at compile time and shared by client and server.
+///
+/// Declare each method once, in a header both sides include:
+///
+///     inline constexpr duet::method<"kv.get", std::optional<std::string>(std::string)> kv_get;
+///
+/// then `router.on(kv_get, handler)` and `co_await client.call(kv_get, key)`
+/// are both checked against the signature. On the wire a method is known by
+/// `id`, a 32-bit FNV-1a hash of its name; a router refuses two names with
+/// the same id. Arguments and result are values (no references), and each
+/// must be encodable by `duet::codec`.
+template <detail::fixed_string Name, class Signature>
+struct method {
+  static_assert(detail::dependent_false<Signature>,
+                "duet::method's second argument must be a function type R(Args...), "
+                "e.g. duet::method<\"add\", int(int, int)>");
+};
+
+template <detail::fixed_string Name, class R, class... Args>
+struct method<Name, R(Args...)> {
+  static_assert(!std::is_reference_v<R>,
+                "a duet::method returns a value: write R(...) with R not a reference");
+  static_assert(((!std::is_reference_v<Args> && !std::is_const_v<Args>)&&...),
+                "a duet::method takes its arguments by value: write method<\"name\", "
+                "R(std::string)>, not R(const std::string&); the handler receives owned values");
+  static_assert(std::is_void_v<R> || (encodable<R> && decodable<R>),
+                "the result type of a duet::method must be encodable and decodable by duet::codec");
+  static_assert(((encodable<Args> && decodable<Args>)&&...),
+                "every argument type of a duet::method must be encodable and decodable by duet::codec");
+  static_assert(((std::is_default_constructible_v<Args>)&&...) &&
+                    (std::is_void_v<R> || std::is_default_constructible_v<R>),
+                "duet decodes a method's arguments and result into default-constructed values: "
+                "each argument type and the result type must be default constructible");
+
+  using result_type = R;
+  using signature = R(Args...);
+
+  /// The method's name, as declared.
+  static constexpr std::string_view name = Name.view();
+  /// The method's wire id: FNV-1a 32 of its name (docs/protocol.md).
+  static constexpr std::uint32_t id = detail::fnv1a_32(Name.view());
+  /// How many arguments a call passes.
+  static constexpr std::size_t arity = sizeof...(Args);
+};
+
+namespace detail {
+template <class T>
+struct is_method_impl : std::false_type {};
+template <fixed_string Name, class Signature>
+struct is_method_impl<method<Name, Signature>> : std::true_type {};
+}  // namespace detail
+
+/// Satisfied by `duet::method<...>` descriptors (of any cv-qualification).
+template <class M>
+concept method_descriptor = detail::is_method_impl<std::remove_cvref_t<M>>::value;
+
+}  // namespace duet::inline v0
