@@ -1,0 +1,483 @@
+#pragma once
+
+#include <duet/bytes.hpp>
+#include <duet/codec/buffer.hpp>
+#include <duet/loop/event_loop.hpp>
+#include <duet/session/call_table.hpp>
+#include <duet/session/session_options.hpp>
+#include <duet/status.hpp>
+#include <duet/wire/frame.hpp>
+#include <duet/wire/native.hpp>
+
+#include <coroutine>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace duet::inline v0::detail {
+
+class session_core;
+
+/// One outgoing call's state. It lives in the calling coroutine's frame, so
+/// a call costs the session no allocation; the call table points at it.
+///
+/// Lifecycle (every path ends in `complete`, exactly once):
+///
+///     created --acquire--> admitted --send--> waiting --response--> done
+///        |                    ^                  |----deadline----> done
+///        |--table full--> queued                 |----conn lost---> done
+///        |--closed------------------------------------------------> done
+struct pending_call : timer_node {
+  session_core* session = nullptr;
+  std::coroutine_handle<> waiter;
+  std::uint32_t id = 0;
+  status_code code = status_code::ok;
+  bool done = false;
+  std::string message;        // why, when code is not ok
+  const_buffer payload;       // the response payload; valid only while the reader resumes us
+  pending_call* next_queued = nullptr;
+};
+
+/// What the session hands an incoming request or notification to: the rpc
+/// layer's router implements it. Called on the loop thread from inside the
+/// reader; the frame's views are valid only during the call, so a handler
+/// that runs on decodes its arguments first.
+class request_dispatcher {
+ public:
+  virtual void dispatch(session_core& session, const frame_view& frame) = 0;
+
+ protected:
+  ~request_dispatcher() = default;
+};
+
+/// The part of a session that does not depend on the transport type: call
+/// admission and the pending-call table, frame encoding into the output
+/// buffer, routing of decoded frames, and the end of the connection.
+/// `session<Transport>` adds the reader and writer coroutines.
+///
+/// Everything here runs on the loop thread.
+class session_core {
+ public:
+  session_core(event_loop& loop, const session_options& options, request_dispatcher* dispatcher)
+      : m_loop(loop),
+        m_options(options),
+        m_dispatcher(dispatcher),
+        m_calls(options.max_in_flight),
+        m_decoder(options.max_frame_size) {
+    queue_hello();
+  }
+  session_core(const session_core&) = delete;
+  session_core& operator=(const session_core&) = delete;
+
+  [[nodiscard]] event_loop& loop() const noexcept { return m_loop; }
+  [[nodiscard]] bool is_open() const noexcept { return !m_closing; }
+  [[nodiscard]] const session_options& options() const noexcept { return m_options; }
+
+  /// Calls waiting for a response right now.
+  [[nodiscard]] std::size_t calls_in_flight() const noexcept { return m_calls.size(); }
+
+  /// Begins closing: no new calls are admitted, pending ones end with
+  /// `code`, the transport closes. Idempotent.
+  void shutdown(status_code code, std::string_view why) {
+    if (m_closing) return;
+    m_closing = true;
+    m_end_status = status(code, std::string(why));
+    close_transport();
+    wake_writer();
+    // A reader parked by backpressure must wake to see the end.
+    if (m_reader) m_loop.post(std::exchange(m_reader, {}));
+    fail_everything();
+  }
+
+  // ---- outgoing calls -------------------------------------------------------
+
+  /// Awaitable: admits `call` into the call table, waiting while the table
+  /// or the write queue is full. The deadline, if any, covers the wait. When
+  /// the session is closed, or the deadline passes first, the call ends here
+  /// (`call.done`).
+  [[nodiscard]] auto admit(pending_call& call, std::optional<time_point> deadline) {
+    struct awaiter {
+      session_core& self;
+      pending_call& call;
+      bool await_ready() {
+        if (call.done) return true;
+        if (self.m_closing) {
+          self.complete(call, self.m_end_status.code(), self.m_end_status.message());
+          return true;
+        }
+        if (self.m_queue_head == nullptr && self.has_room()) {
+          self.insert(call);
+          return true;
+        }
+        return false;
+      }
+      void await_suspend(std::coroutine_handle<> h) noexcept {
+        call.waiter = h;
+        self.enqueue(call);
+      }
+      void await_resume() const noexcept {}
+    };
+    call.session = this;
+    if (deadline) {
+      call.callback = &on_deadline;
+      m_loop.start_timer(call, *deadline);
+    }
+    return awaiter{*this, call};
+  }
+
+  /// Appends a request header for `call` to the output buffer and returns a
+  /// writer positioned for the payload. Must be followed by `send_request`
+  /// (or `abandon_request`) before anything else is encoded.
+  [[nodiscard]] byte_writer begin_request(pending_call& call, std::uint32_t method) {
+    m_frame_start = m_out.size();
+    m_out.resize(m_frame_start + frame_header_size);
+    m_frame_header = frame_header{frame_kind::request, 0, 0, call.id, method, 0, 0};
+    return byte_writer(m_out);
+  }
+
+  /// Finishes the frame begun by begin_request and queues it for the writer. A request larger than the peer
+  /// accepts ends the call with `resource_exhausted` and is not sent.
+  void send_request(pending_call& call) {
+    if (!finish_frame()) {
+      withdraw(call, status_code::resource_exhausted,
+               "the request is larger than the peer's maximum frame size");
+      return;
+    }
+    wake_writer();
+  }
+
+  /// Drops a frame begun by begin_request (its payload failed to encode)
+  /// and ends the call with `code`.
+  void abandon_request(pending_call& call, status_code code, std::string why) {
+    m_out.resize(m_frame_start);
+    withdraw(call, code, std::move(why));
+  }
+
+  /// Awaitable: suspends until `call` is done (response, deadline, or end of
+  /// the connection). On resumption from a response, `call.payload` views the
+  /// reader's buffer until the caller next suspends.
+  [[nodiscard]] auto wait(pending_call& call) noexcept {
+    struct awaiter {
+      pending_call& call;
+      bool await_ready() const noexcept { return call.done; }
+      void await_suspend(std::coroutine_handle<> h) noexcept { call.waiter = h; }
+      void await_resume() const noexcept {}
+    };
+    return awaiter{call};
+  }
+
+  // ---- responses (the serving side) -----------------------------------------
+
+  /// Appends a successful response header for request `id` and returns a
+  /// writer for its payload; follow with `send_response(id)`.
+  [[nodiscard]] byte_writer begin_response(std::uint32_t id) {
+    m_frame_start = m_out.size();
+    m_out.resize(m_frame_start + frame_header_size);
+    m_frame_header = frame_header{frame_kind::response, 0, 0, id, 0, 0, 0};
+    return byte_writer(m_out);
+  }
+
+  /// Finishes the response begun by begin_response and queues it. A response
+  /// larger than the peer accepts is replaced by a `resource_exhausted` one.
+  void send_response(std::uint32_t id) {
+    if (!finish_frame()) {
+      send_error(id, status(status_code::resource_exhausted,
+                            "the response is larger than the peer's maximum frame size"));
+      return;
+    }
+    wake_writer();
+  }
+
+  /// Drops a response begun by begin_response (its value failed to encode).
+  void abandon_response() { m_out.resize(m_frame_start); }
+
+  /// Queues a response that ends request `id` with a non-ok status; its
+  /// payload is the message (truncated to fit the peer's limit).
+  void send_error(std::uint32_t id, const status& s) {
+    if (m_closing) return;
+    std::string_view text = s.message();
+    if (text.size() > m_peer_max_frame_size) text = text.substr(0, m_peer_max_frame_size);
+    const std::size_t start = m_out.size();
+    m_out.resize(start + frame_header_size + text.size());
+    const auto code = static_cast<std::uint16_t>(s.ok() ? status_code::internal : s.code());
+    store_frame_header(m_out.data() + start,
+                       frame_header{frame_kind::response, 0, code, id, 0, 0,
+                                    static_cast<std::uint32_t>(text.size())});
+    if (!text.empty()) std::memcpy(m_out.data() + start + frame_header_size, text.data(), text.size());
+    wake_writer();
+  }
+
+  /// An asynchronous handler began: the session will not finish until the
+  /// matching `handler_finished`, and stops reading while too many run.
+  void handler_started() noexcept { ++m_handlers; }
+  void handler_finished() noexcept {
+    --m_handlers;
+    if (m_reader && !reader_should_pause()) m_loop.post(std::exchange(m_reader, {}));
+    notify_if_idle();
+  }
+
+ protected:
+  virtual ~session_core() = default;
+
+  /// Closes the transport so that a pending read or write ends.
+  virtual void close_transport() noexcept = 0;
+
+  // ---- used by session<Transport>'s reader and writer ------------------------
+
+  /// Routes every whole frame the decoder holds. Returns false once the
+  /// session is closing (a protocol error, or a handler or caller closed it).
+  bool route_frames() {
+    frame_view frame;
+    for (;;) {
+      const decode_status st = m_decoder.next(frame);
+      if (st == decode_status::need_more) return !m_closing;
+      if (st == decode_status::error) {
+        shutdown(status_code::protocol_error, m_decoder.error_message());
+        return false;
+      }
+      route(frame);
+      if (m_closing) return false;
+    }
+  }
+
+  /// Whether the reader should wait before reading more: too many requests
+  /// are still running (backpressure on a flooding peer).
+  [[nodiscard]] bool reader_should_pause() const noexcept {
+    return m_handlers >= m_options.max_in_flight && !m_closing;
+  }
+
+  /// Awaitable used by the reader to park until it should read again (or
+  /// until every asynchronous handler and the writer are done).
+  [[nodiscard]] auto park_reader(bool until_idle) noexcept {
+    struct awaiter {
+      session_core& self;
+      bool until_idle;
+      bool await_ready() const noexcept {
+        return until_idle ? self.idle() : !self.reader_should_pause();
+      }
+      void await_suspend(std::coroutine_handle<> h) noexcept {
+        (until_idle ? self.m_tasks_waiter : self.m_reader) = h;
+      }
+      void await_resume() const noexcept {}
+    };
+    return awaiter{*this, until_idle};
+  }
+
+  [[nodiscard]] bool idle() const noexcept { return m_handlers == 0 && !m_writer_running; }
+
+  /// The output buffer the writer swaps out and sends; frames queued in one
+  /// loop turn leave together.
+  byte_vector m_out;
+  frame_decoder m_decoder;
+  bool m_writer_running = false;
+  std::coroutine_handle<> m_writer_idle;  // the writer, parked until there is output
+  status m_end_status;
+
+  void writer_stopped() noexcept {
+    m_writer_running = false;
+    notify_if_idle();
+  }
+
+  /// The writer took the output buffer: callers waiting for room may go on.
+  void output_taken() { admit_queued(); }
+
+ private:
+  static void on_deadline(timer_node& node) noexcept {
+    auto& call = static_cast<pending_call&>(node);
+    session_core& self = *call.session;
+    if (call.id == 0) {
+      self.unqueue(call);  // still waiting for room: it never went out
+    } else if (self.m_calls.take(call.id) == nullptr) {
+      return;
+    }
+    self.complete(call, status_code::deadline_exceeded, "the call's deadline passed");
+    self.admit_queued();
+  }
+
+  [[nodiscard]] bool has_room() const noexcept {
+    return !m_calls.full() && m_calls.size() < m_peer_max_in_flight &&
+           m_out.size() < m_options.max_queued_bytes;
+  }
+
+  void insert(pending_call& call) noexcept {
+    // has_room() was checked, so the table cannot be full.
+    call.id = m_calls.insert(call);
+  }
+
+  void enqueue(pending_call& call) noexcept {
+    call.next_queued = nullptr;
+    if (m_queue_tail == nullptr) {
+      m_queue_head = &call;
+    } else {
+      m_queue_tail->next_queued = &call;
+    }
+    m_queue_tail = &call;
+  }
+
+  void unqueue(pending_call& call) noexcept {
+    pending_call* previous = nullptr;
+    for (pending_call* p = m_queue_head; p != nullptr; previous = p, p = p->next_queued) {
+      if (p != &call) continue;
+      (previous == nullptr ? m_queue_head : previous->next_queued) = p->next_queued;
+      if (m_queue_tail == p) m_queue_tail = previous;
+      p->next_queued = nullptr;
+      return;
+    }
+  }
+
+  /// Takes an admitted call out of the table and ends it.
+  void withdraw(pending_call& call, status_code code, std::string why) {
+    m_calls.take(call.id);
+    complete(call, code, std::move(why));
+    admit_queued();
+  }
+
+  pending_call* dequeue() noexcept {
+    pending_call* call = m_queue_head;
+    if (call != nullptr) {
+      m_queue_head = call->next_queued;
+      if (m_queue_head == nullptr) m_queue_tail = nullptr;
+      call->next_queued = nullptr;
+    }
+    return call;
+  }
+
+  /// Hands free slots to queued callers, oldest first. They resume through
+  /// the loop rather than inline, since this runs inside other calls'
+  /// completions; the waiter is taken first so that nothing else (a
+  /// deadline) can resume the same coroutine a second time.
+  void admit_queued() {
+    while (m_queue_head != nullptr && has_room()) {
+      pending_call* call = dequeue();
+      insert(*call);
+      m_loop.post(std::exchange(call->waiter, {}));
+    }
+  }
+
+  /// Ends `call` (already out of the table) and resumes its waiter inline.
+  void complete(pending_call& call, status_code code, std::string why) {
+    if (call.armed()) m_loop.cancel_timer(call);
+    call.code = code;
+    call.message = std::move(why);
+    call.done = true;
+    if (auto h = std::exchange(call.waiter, {})) h.resume();
+  }
+
+  void fail_everything() {
+    const status_code code = m_end_status.code();
+    m_calls.drain([&](pending_call& call) { complete(call, code, m_end_status.message()); });
+    while (pending_call* call = dequeue()) complete(*call, code, m_end_status.message());
+  }
+
+  bool finish_frame() {
+    const std::size_t body = m_out.size() - m_frame_start - frame_header_size;
+    if (body > m_peer_max_frame_size) {
+      m_out.resize(m_frame_start);
+      return false;
+    }
+    m_frame_header.payload_length = static_cast<std::uint32_t>(body);
+    store_frame_header(m_out.data() + m_frame_start, m_frame_header);
+    return true;
+  }
+
+  void queue_hello() {
+    hello_message hello{};
+    hello.max_frame_size = m_options.max_frame_size;
+    hello.max_in_flight = m_options.max_in_flight;
+    encode_hello(m_out, hello);
+  }
+
+  void route(const frame_view& frame) {
+    const frame_header& h = frame.header;
+    if (!m_peer_said_hello) {
+      if (h.kind != frame_kind::hello) {
+        shutdown(status_code::protocol_error, "the peer's first frame was not hello");
+        return;
+      }
+      hello_message hello{};
+      if (!decode_hello(frame.payload, hello)) {
+        shutdown(status_code::protocol_error, "the peer's hello frame is malformed");
+        return;
+      }
+      m_peer_said_hello = true;
+      m_peer_max_frame_size = hello.max_frame_size;
+      m_peer_max_in_flight = hello.max_in_flight == 0 ? 1 : hello.max_in_flight;
+      return;
+    }
+    switch (h.kind) {
+      case frame_kind::response: {
+        pending_call* call = m_calls.take(h.id);
+        if (call == nullptr) return;  // late (after a deadline) or unknown: dropped
+        const auto code = static_cast<status_code>(h.status);
+        call->payload = frame.payload;
+        if (code == status_code::ok) {
+          complete(*call, code, {});
+        } else {
+          complete(*call, is_known(code) ? code : status_code::unknown,
+                   std::string(reinterpret_cast<const char*>(frame.payload.data()),
+                               frame.payload.size()));
+        }
+        admit_queued();
+        return;
+      }
+      case frame_kind::request:
+        if (m_dispatcher == nullptr) {
+          send_error(h.id, status(status_code::unimplemented, "this side serves no methods"));
+        } else {
+          m_dispatcher->dispatch(*this, frame);
+        }
+        return;
+      case frame_kind::notification:
+        if (m_dispatcher != nullptr) m_dispatcher->dispatch(*this, frame);
+        return;
+      case frame_kind::ping: {
+        const std::size_t start = m_out.size();
+        m_out.resize(start + frame_header_size + frame.payload.size());
+        store_frame_header(m_out.data() + start,
+                           frame_header{frame_kind::pong, 0, 0, h.id, 0, 0,
+                                        static_cast<std::uint32_t>(frame.payload.size())});
+        if (!frame.payload.empty())
+          std::memcpy(m_out.data() + start + frame_header_size, frame.payload.data(), frame.payload.size());
+        wake_writer();
+        return;
+      }
+      case frame_kind::hello:
+        shutdown(status_code::protocol_error, "the peer sent a second hello");
+        return;
+      default:
+        // cancel, pong, goaway and the stream kinds are reserved for later
+        // features; version 1 peers may send them and they are ignored.
+        return;
+    }
+  }
+
+  void wake_writer() {
+    if (auto h = std::exchange(m_writer_idle, {})) m_loop.post(h);
+  }
+
+  void notify_if_idle() {
+    if (m_tasks_waiter && idle()) m_loop.post(std::exchange(m_tasks_waiter, {}));
+  }
+
+  event_loop& m_loop;
+  session_options m_options;
+  request_dispatcher* m_dispatcher;
+  call_table<pending_call> m_calls;
+  pending_call* m_queue_head = nullptr;  // callers waiting for room, oldest first
+  pending_call* m_queue_tail = nullptr;
+  std::size_t m_frame_start = 0;
+  frame_header m_frame_header{};
+  std::uint32_t m_peer_max_frame_size = default_max_frame_size;
+  std::uint32_t m_peer_max_in_flight = ~std::uint32_t{0};
+  std::uint32_t m_handlers = 0;
+  std::coroutine_handle<> m_reader;        // parked by backpressure
+  std::coroutine_handle<> m_tasks_waiter;  // the reader, waiting for handlers and writer to end
+  bool m_closing = false;
+  bool m_peer_said_hello = false;
+};
+
+}  // namespace duet::inline v0::detail

@@ -1,0 +1,150 @@
+#pragma once
+
+#include <duet/session/detail/session_core.hpp>
+#include <duet/session/detail/spawned.hpp>
+#include <duet/session/session_options.hpp>
+#include <duet/transport/transport.hpp>
+
+#include <coroutine>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace duet::inline v0 {
+
+/// One connection's multiplexer: many calls in both directions share one
+/// transport, each matched to its response by transaction id.
+///
+/// A session owns a single reader and a single writer coroutine. The reader
+/// parses every whole frame a read brings in and resumes the matching caller
+/// (or hands a request to the dispatcher); the writer sends, in one write,
+/// every frame queued since its last write, so calls issued in the same loop
+/// turn leave together.
+///
+/// Sessions are shared: `start` returns a shared_ptr, and the reader keeps
+/// its own reference until the session has fully ended, so dropping every
+/// user reference never leaves a coroutine pointing at freed memory. A
+/// session ends when the connection fails, the peer breaks the protocol, or
+/// `close()` is called; then every pending call ends at once with a status
+/// (`unavailable`, `protocol_error` or `cancelled`), and `finished()`
+/// completes after the writer and every running handler have returned.
+///
+/// Everything runs on the loop thread given at start; no member is
+/// thread-safe.
+template <transport Transport>
+class session final : public detail::session_core {
+  struct private_tag {};
+
+ public:
+  /// Starts a session over `stream`. `dispatcher` serves the peer's requests
+  /// (nullptr: this side serves nothing and answers requests with
+  /// `unimplemented`); it must outlive the session.
+  [[nodiscard]] static std::shared_ptr<session> start(event_loop& loop, Transport stream,
+                                                      const session_options& options = {},
+                                                      detail::request_dispatcher* dispatcher = nullptr) {
+    auto self = std::make_shared<session>(private_tag{}, loop, std::move(stream), options, dispatcher);
+    self->m_writer_running = true;
+    write_loop(self);
+    read_loop(self);
+    return self;
+  }
+
+  session(private_tag, event_loop& loop, Transport stream, const session_options& options,
+          detail::request_dispatcher* dispatcher)
+      : session_core(loop, options, dispatcher), m_transport(std::move(stream)) {}
+
+  /// Ends the session from this side: pending calls end with `cancelled`,
+  /// the transport closes. Idempotent; `finished()` tells when it is over.
+  void close() { shutdown(status_code::cancelled, "the session was closed by this side"); }
+
+  /// Awaitable that completes once the session has ended and its reader,
+  /// writer and handlers are done. Resumes the awaiter through the loop.
+  [[nodiscard]] auto finished() noexcept {
+    struct awaiter {
+      session& self;
+      bool await_ready() const noexcept { return self.m_finished; }
+      void await_suspend(std::coroutine_handle<> h) { self.m_finish_waiters.push_back(h); }
+      void await_resume() const noexcept {}
+    };
+    return awaiter{*this};
+  }
+
+  /// Why the session ended (ok while it runs).
+  [[nodiscard]] const status& end_status() const noexcept { return m_end_status; }
+
+  /// The transport, for endpoint queries and the like; do not read or write it.
+  [[nodiscard]] Transport& transport() noexcept { return m_transport; }
+
+ private:
+  // How much room to offer each read: enough for many small frames per
+  // system call; the decoder offers more when a large frame is partial.
+  static constexpr std::size_t read_size = 64 * 1024;
+
+  void close_transport() noexcept override { m_transport.close(); }
+
+  static detail::spawned read_loop(std::shared_ptr<session> self) {
+    session& s = *self;
+    while (s.is_open()) {
+      if (s.reader_should_pause()) {
+        co_await s.park_reader(false);
+        continue;
+      }
+      const mutable_buffer room = s.m_decoder.prepare(read_size);
+      const io_result r = co_await s.m_transport.read_some(room);
+      if (!s.is_open()) break;
+      if (r.error) {
+        s.shutdown(status_code::unavailable, "the connection failed: " + r.error.message());
+        break;
+      }
+      if (r.bytes == 0) {
+        s.shutdown(status_code::unavailable, "the peer closed the connection");
+        break;
+      }
+      s.m_decoder.commit(r.bytes);
+      if (!s.route_frames()) break;
+    }
+    co_await s.park_reader(true);  // the writer and every handler have returned
+    s.m_finished = true;
+    for (std::coroutine_handle<> h : std::exchange(s.m_finish_waiters, {})) s.loop().post(h);
+  }
+
+  static detail::spawned write_loop(std::shared_ptr<session> self) {
+    session& s = *self;
+    byte_vector sending;
+    for (;;) {
+      if (!s.is_open()) break;
+      if (s.m_out.empty()) {
+        co_await writer_parked{s};
+        continue;
+      }
+      // Double buffering: new frames go into the emptied buffer while this
+      // batch is written, and both keep their capacity.
+      std::swap(sending, s.m_out);
+      s.output_taken();
+      const const_buffer batch(sending);
+      const io_result r = co_await s.m_transport.write(std::span<const const_buffer>(&batch, 1));
+      sending.clear();
+      if (r.error) {
+        s.shutdown(status_code::unavailable, "the connection failed: " + r.error.message());
+        break;
+      }
+    }
+    self.reset();  // before telling the reader, which may then release the last reference
+    s.writer_stopped();
+  }
+
+  struct writer_parked {
+    session& self;
+    bool await_ready() const noexcept { return !self.m_out.empty() || !self.is_open(); }
+    void await_suspend(std::coroutine_handle<> h) noexcept { self.m_writer_idle = h; }
+    void await_resume() const noexcept {}
+  };
+
+  Transport m_transport;
+  bool m_finished = false;
+  std::vector<std::coroutine_handle<>> m_finish_waiters;
+};
+
+}  // namespace duet::inline v0
