@@ -44,20 +44,20 @@ TEST_CASE("the native protocol models wire_protocol and other types do not", "[w
 }
 
 TEST_CASE("a hello round-trips through a frame", "[wire]") {
-  const hello sent{4u << 20, 256, 0x0123456789abcdefu};
+  const hello_message sent{4u << 20, 256, 0x0123456789abcdefu};
   byte_vector out;
   encode_hello(out, sent);
   frame_decoder d;
   const frame_view f = single_frame(d, out);
   CHECK(f.header == frame_header{frame_kind::hello, 0, 0, 0, 0, 0, 16});
-  hello got{};
+  hello_message got{};
   REQUIRE(decode_hello(f, got));
   CHECK(got == sent);
 }
 
 TEST_CASE("a hello frame has exactly the documented bytes", "[wire]") {
   byte_vector out;
-  encode_hello(out, hello{16u << 20, 100, 0});
+  encode_hello(out, hello_message{16u << 20, 100, 0});
   const byte_vector expected = bytes({
       0x44, 0x55, 0x01, 0x0a, 0, 0, 0, 0,  // "DU", version 1, kind hello, flags, status
       0, 0, 0, 0, 0, 0, 0, 0,              // id 0, method 0
@@ -70,8 +70,8 @@ TEST_CASE("a hello frame has exactly the documented bytes", "[wire]") {
 }
 
 TEST_CASE("a frame that is not a valid hello is refused as the first frame", "[wire]") {
-  hello got{1, 2, 3};
-  const hello untouched = got;
+  hello_message got{1, 2, 3};
+  const hello_message untouched = got;
   frame_decoder d;
   SECTION("another kind") {
     byte_vector out;
@@ -84,9 +84,12 @@ TEST_CASE("a frame that is not a valid hello is refused as the first frame", "[w
     encode_frame(out, frame_header{frame_kind::hello, 0, 0, 0, 0, 0, 0}, {}, bytes({0, 0, 1, 0, 0, 0, 0, 0}));
     CHECK(!decode_hello(single_frame(d, out), got));
   }
+  SECTION("a payload given alone that is too short") {
+    CHECK(!decode_hello(const_buffer(bytes({0, 0, 1, 0})), got));
+  }
   SECTION("a max_frame_size below 1024") {
     byte_vector out;
-    encode_hello(out, hello{1023, 1, 0});
+    encode_hello(out, hello_message{1023, 1, 0});
     CHECK(!decode_hello(single_frame(d, out), got));
   }
   CHECK(got == untouched);
@@ -98,9 +101,9 @@ TEST_CASE("a hello with bytes after the 16th is accepted and the extra ignored",
   byte_vector out;
   encode_frame(out, frame_header{frame_kind::hello, 0, 0, 0, 0, 0, 0}, {}, payload);
   frame_decoder d;
-  hello got{};
+  hello_message got{};
   REQUIRE(decode_hello(single_frame(d, out), got));
-  CHECK(got == hello{1024, 7, 1});
+  CHECK(got == hello_message{1024, 7, 1});
 }
 
 TEST_CASE("metadata round-trips through a request frame", "[wire]") {

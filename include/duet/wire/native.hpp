@@ -36,18 +36,19 @@ static_assert(wire_protocol<native_protocol>);
 // Hello
 
 /// What a hello frame says: the limits its sender accepts.
-struct hello {
+struct hello_message {
   /// The largest frame body (metadata + payload) the sender accepts; at least
   /// `min_max_frame_size`. The peer must not send it a bigger frame.
   std::uint32_t max_frame_size = default_max_frame_size;
   /// How many requests the sender serves at once on this connection; 0 means
-  /// it serves none (a pure client).
+  /// it serves none (a pure client). The peer must not have more of its
+  /// requests outstanding.
   std::uint32_t max_in_flight = 0;
   /// Optional features the sender supports; none are defined in version 1,
   /// and unknown bits are ignored. Both sides use the intersection.
   std::uint64_t features = 0;
 
-  friend constexpr bool operator==(const hello&, const hello&) = default;
+  friend constexpr bool operator==(const hello_message&, const hello_message&) = default;
 };
 
 /// Bytes in a version 1 hello payload.
@@ -59,7 +60,7 @@ inline constexpr std::uint32_t min_max_frame_size = 1024;
 
 /// Appends a whole hello frame (kind hello, id 0, method 0) announcing `h`
 /// to `out`. Throws `std::bad_alloc`.
-inline void encode_hello(byte_vector& out, const hello& h) {
+inline void encode_hello(byte_vector& out, const hello_message& h) {
   std::byte payload[hello_payload_size];
   detail::store_le32(payload, h.max_frame_size);
   detail::store_le32(payload + 4, h.max_in_flight);
@@ -67,20 +68,25 @@ inline void encode_hello(byte_vector& out, const hello& h) {
   encode_frame(out, frame_header{frame_kind::hello, 0, 0, 0, 0, 0, 0}, {}, payload);
 }
 
-/// Reads the hello in `f` into `out`.
+/// Reads a hello frame's payload into `out`.
 ///
-/// Returns false (leaving `out` untouched) when `f` is not a hello, its
-/// payload is shorter than 16 bytes, or it announces a `max_frame_size`
-/// below `min_max_frame_size`: all protocol errors for a first frame. Bytes
-/// after the 16th are ignored (a later revision may append fields behind a
-/// feature bit).
-[[nodiscard]] inline bool decode_hello(const frame_view& f, hello& out) noexcept {
-  if (f.header.kind != frame_kind::hello || f.payload.size() < hello_payload_size) return false;
-  const hello h{detail::load_le32(f.payload.data()), detail::load_le32(f.payload.data() + 4),
-                detail::load_le64(f.payload.data() + 8)};
+/// Returns false (leaving `out` untouched) when the payload is shorter than
+/// 16 bytes or announces a `max_frame_size` below `min_max_frame_size`: a
+/// protocol error. Bytes after the 16th are ignored (a later revision may
+/// append fields behind a feature bit). The caller checks the frame's kind.
+[[nodiscard]] inline bool decode_hello(const_buffer payload, hello_message& out) noexcept {
+  if (payload.size() < hello_payload_size) return false;
+  const hello_message h{detail::load_le32(payload.data()), detail::load_le32(payload.data() + 4),
+                        detail::load_le64(payload.data() + 8)};
   if (h.max_frame_size < min_max_frame_size) return false;
   out = h;
   return true;
+}
+
+/// Reads the hello frame `f` into `out`: as `decode_hello(f.payload, out)`,
+/// and also false when `f` is not of kind hello.
+[[nodiscard]] inline bool decode_hello(const frame_view& f, hello_message& out) noexcept {
+  return f.header.kind == frame_kind::hello && decode_hello(f.payload, out);
 }
 
 // ---------------------------------------------------------------------------
