@@ -123,7 +123,7 @@ class session_core {
     };
     call.session = this;
     if (deadline) {
-      call.callback = &on_deadline;
+      call.set_callback(&on_deadline);
       m_loop.start_timer(call, *deadline);
     }
     return awaiter{*this, call};
@@ -387,7 +387,8 @@ class session_core {
   void queue_hello() {
     hello_message hello{};
     hello.max_frame_size = m_options.max_frame_size;
-    hello.max_in_flight = m_options.max_in_flight;
+    // 0 tells the peer this side serves nothing (docs/protocol.md, hello).
+    hello.max_in_flight = m_dispatcher != nullptr ? m_options.max_in_flight : 0;
     encode_hello(m_out, hello);
   }
 
@@ -405,7 +406,9 @@ class session_core {
       }
       m_peer_said_hello = true;
       m_peer_max_frame_size = hello.max_frame_size;
-      m_peer_max_in_flight = hello.max_in_flight == 0 ? 1 : hello.max_in_flight;
+      // A peer that serves nothing (0) answers any call with unimplemented;
+      // admitting the calls lets each of them end with that answer.
+      if (hello.max_in_flight != 0) m_peer_max_in_flight = hello.max_in_flight;
       return;
     }
     switch (h.kind) {

@@ -1,0 +1,303 @@
+#pragma once
+
+#include <duet/codec/codec.hpp>
+#include <duet/coro/concepts.hpp>
+#include <duet/result.hpp>
+#include <duet/rpc/context.hpp>
+#include <duet/rpc/method.hpp>
+#include <duet/session/detail/session_core.hpp>
+#include <duet/session/detail/spawned.hpp>
+#include <duet/status.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <exception>
+#include <functional>  // std::invoke
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace duet::inline v0 {
+
+namespace detail {
+
+class handler_base {
+ public:
+  virtual ~handler_base() = default;
+  /// Decodes the frame's arguments and runs the handler; answers a request.
+  virtual void handle(session_core& session, const frame_view& frame) = 0;
+};
+
+template <class T>
+struct is_result : std::false_type {};
+template <class T>
+struct is_result<result<T>> : std::true_type {};
+
+/// Whether a handler's return type `X` (after awaiting, if it is awaitable)
+/// can answer a method returning `R`: R itself (or convertible), or
+/// result<R>.
+template <class X, class R>
+inline constexpr bool answers =
+    std::is_same_v<std::remove_cvref_t<X>, result<R>> ||
+    (std::is_void_v<R> ? std::is_void_v<X> : (!is_result<std::remove_cvref_t<X>>::value && std::is_convertible_v<X, R>));
+
+/// How a handler H is called for a method R(Args...): with or without a
+/// leading call_context&, synchronously or through an awaitable.
+template <class H, class R, class... Args>
+struct handler_shape {
+  static constexpr bool takes_context = std::is_invocable_v<H&, call_context&, Args&&...>;
+  static constexpr bool takes_args = std::is_invocable_v<H&, Args&&...>;
+  static constexpr bool invocable = takes_context || takes_args;
+
+  // Probes return type_identity<void> for an unusable handler, so that the
+  // static_asserts in router::on are the only diagnostics a user sees.
+  static auto result_probe() {
+    if constexpr (!invocable) {
+      return std::type_identity<void>{};
+    } else if constexpr (takes_context) {
+      return std::type_identity<std::invoke_result_t<H&, call_context&, Args&&...>>{};
+    } else {
+      return std::type_identity<std::invoke_result_t<H&, Args&&...>>{};
+    }
+  }
+  template <class X>
+  static auto awaited_probe() {
+    if constexpr (awaitable<X>) {
+      return std::type_identity<await_result_t<X>>{};
+    } else {
+      return std::type_identity<X>{};
+    }
+  }
+
+  using returned = typename decltype(result_probe())::type;
+  static constexpr bool asynchronous = awaitable<returned>;
+  using produced = typename decltype(awaited_probe<returned>())::type;
+  static constexpr bool matches = answers<produced, R>;
+};
+
+// The code for answering is shared by every handler of a result type R.
+template <class R>
+void answer_value(session_core& session, std::uint32_t id, const R& value) {
+  byte_writer writer = session.begin_response(id);
+  try {
+    duet::encode(writer, value);
+  } catch (const std::exception& e) {
+    session.abandon_response();
+    session.send_error(id, status(status_code::internal, std::string("encoding the response threw: ") + e.what()));
+    return;
+  }
+  session.send_response(id);
+}
+
+inline void answer_void(session_core& session, std::uint32_t id) {
+  (void)session.begin_response(id);
+  session.send_response(id);
+}
+
+inline status status_of_current_exception() {
+  try {
+    throw;
+  } catch (const rpc_error& e) {
+    return e.status().ok() ? status(status_code::internal, "a handler threw an rpc_error with status ok")
+                           : e.status();
+  } catch (const std::exception& e) {
+    return status(status_code::internal, e.what());
+  } catch (...) {
+    return status(status_code::internal, "the handler threw an exception that is not a std::exception");
+  }
+}
+
+template <class H, class R, class... Args>
+class typed_handler final : public handler_base {
+  using shape = handler_shape<H, R, Args...>;
+  using arguments = std::tuple<Args...>;
+
+ public:
+  typed_handler(H handler, std::string_view name, std::uint32_t id) : m_handler(std::move(handler)), m_name(name), m_id(id) {}
+
+  void handle(session_core& session, const frame_view& frame) override {
+    const bool wants_answer = frame.header.kind == frame_kind::request;
+    const std::uint32_t id = frame.header.id;
+    arguments args;
+    // The payload views the reader's buffer: decode everything now.
+    const bool decoded = std::apply([&](Args&... a) { return duet::decode_all(frame.payload, a...); }, args);
+    if (!decoded) {
+      if (wants_answer) {
+        session.send_error(id, status(status_code::invalid_argument,
+                                      "the request's payload does not decode as the arguments of " +
+                                          std::string(m_name)));
+      }
+      return;
+    }
+    if constexpr (shape::asynchronous) {
+      run_async(session, id, wants_answer, std::move(args));
+    } else {
+      call_context context(session.loop(), m_name, m_id, wants_answer);
+      try {
+        if constexpr (std::is_void_v<typename shape::produced>) {
+          invoke(context, args);
+          if (wants_answer) answer_void(session, id);
+        } else {
+          decltype(auto) produced = invoke(context, args);
+          if (wants_answer) answer(session, id, produced);
+        }
+      } catch (...) {
+        if (wants_answer) session.send_error(id, status_of_current_exception());
+      }
+    }
+  }
+
+ private:
+  decltype(auto) invoke(call_context& context, arguments& args) {
+    return std::apply(
+        [&](Args&... a) -> decltype(auto) {
+          if constexpr (shape::takes_context) {
+            return std::invoke(m_handler, context, std::move(a)...);
+          } else {
+            (void)context;
+            return std::invoke(m_handler, std::move(a)...);
+          }
+        },
+        args);
+  }
+
+  template <class X>
+  static void answer(session_core& session, std::uint32_t id, X& produced) {
+    if constexpr (is_result<std::remove_cvref_t<X>>::value) {
+      if (!produced.has_value()) {
+        session.send_error(id, produced.error());
+      } else if constexpr (std::is_void_v<R>) {
+        answer_void(session, id);
+      } else {
+        answer_value<R>(session, id, *produced);
+      }
+    } else {
+      answer_value<R>(session, id, static_cast<const R&>(produced));
+    }
+  }
+
+  // One coroutine per asynchronous request. The router outlives its
+  // sessions, and a session waits for every handler it started before it
+  // ends, so `this` and `session` stay valid throughout.
+  spawned run_async(session_core& session, std::uint32_t id, bool wants_answer, arguments args) {
+    session.handler_started();
+    call_context context(session.loop(), m_name, m_id, wants_answer);
+    std::optional<status> failure;
+    try {
+      if constexpr (std::is_void_v<typename shape::produced>) {
+        co_await invoke(context, args);
+        if (wants_answer && session.is_open()) answer_void(session, id);
+      } else {
+        auto produced = co_await invoke(context, args);
+        if (wants_answer && session.is_open()) answer(session, id, produced);
+      }
+    } catch (...) {
+      failure = status_of_current_exception();
+    }
+    if (failure && wants_answer && session.is_open()) session.send_error(id, *failure);
+    session.handler_finished();
+  }
+
+  H m_handler;
+  std::string_view m_name;
+  std::uint32_t m_id;
+};
+
+}  // namespace duet::inline v0::detail
+
+/// Maps methods to the handlers that serve them.
+///
+/// A handler for `method<"name", R(Args...)>` is any callable taking the
+/// method's arguments (by value, `const&` or `&&`), optionally preceded by
+/// `duet::call_context&`, and returning `R`, `duet::result<R>`, or an
+/// awaitable of either (such as `duet::task<R>`):
+///
+///     router.on(add, [](int a, int b) { return a + b; });
+///     router.on(kv_get, [&](std::string key) -> duet::task<std::optional<std::string>> { ... });
+///
+/// Plain handlers run to completion inside the connection's reader;
+/// coroutine handlers run concurrently, so a slow call never holds back a
+/// fast one. A handler that throws `duet::rpc_error` answers with its
+/// status; any other exception answers `internal` with its message. A
+/// request whose payload does not decode answers `invalid_argument`; a
+/// request for a method with no handler answers `not_found`; a notification
+/// for such a method is dropped and counted.
+///
+/// Build the router before serving: `on` is not safe while connections use
+/// it. The router must outlive every server and session that uses it.
+class router final : public detail::request_dispatcher {
+ public:
+  router() = default;
+  router(const router&) = delete;
+  router& operator=(const router&) = delete;
+
+  /// Serves `m` with `handler`. Throws std::logic_error when `m` already has
+  /// a handler, or when another method's name hashes to the same id.
+  template <detail::fixed_string Name, class R, class... Args, class Handler>
+  router& on(const method<Name, R(Args...)>& m, Handler handler) {
+    using shape = detail::handler_shape<Handler, R, Args...>;
+    static_assert(shape::invocable,
+                  "duet::router::on: the handler does not match the method's signature: it must be "
+                  "callable with the method's arguments, optionally preceded by duet::call_context&");
+    if constexpr (shape::invocable) {
+      static_assert(shape::matches,
+                    "duet::router::on: the handler's return type does not match the method's result: "
+                    "return R, duet::result<R>, or an awaitable of either (e.g. duet::task<R>)");
+      if constexpr (shape::matches) {
+        add(m.id, m.name, std::make_unique<detail::typed_handler<Handler, R, Args...>>(std::move(handler), m.name, m.id));
+      }
+    }
+    return *this;
+  }
+
+  /// Whether some handler serves the method with wire id `id`.
+  [[nodiscard]] bool serves(std::uint32_t id) const noexcept { return find(id) != nullptr; }
+
+  /// Notifications dropped because no handler serves their method.
+  [[nodiscard]] std::uint64_t dropped_notifications() const noexcept { return m_dropped_notifications; }
+
+ private:
+  struct entry {
+    std::uint32_t id;
+    std::string_view name;
+    std::unique_ptr<detail::handler_base> handler;
+  };
+
+  void add(std::uint32_t id, std::string_view name, std::unique_ptr<detail::handler_base> handler) {
+    auto at = std::lower_bound(m_entries.begin(), m_entries.end(), id,
+                               [](const entry& e, std::uint32_t key) { return e.id < key; });
+    if (at != m_entries.end() && at->id == id) {
+      if (at->name == name) throw std::logic_error("duet::router: method " + std::string(name) + " already has a handler");
+      throw std::logic_error("duet::router: methods " + std::string(at->name) + " and " + std::string(name) +
+                             " have the same wire id; rename one of them");
+    }
+    m_entries.insert(at, entry{id, name, std::move(handler)});
+  }
+
+  [[nodiscard]] detail::handler_base* find(std::uint32_t id) const noexcept {
+    auto at = std::lower_bound(m_entries.begin(), m_entries.end(), id,
+                               [](const entry& e, std::uint32_t key) { return e.id < key; });
+    return at != m_entries.end() && at->id == id ? at->handler.get() : nullptr;
+  }
+
+  void dispatch(detail::session_core& session, const frame_view& frame) override {
+    if (detail::handler_base* handler = find(frame.header.method)) {
+      handler->handle(session, frame);
+    } else if (frame.header.kind == frame_kind::request) {
+      session.send_error(frame.header.id, status(status_code::not_found, "no handler for method id " +
+                                                                             std::to_string(frame.header.method)));
+    } else {
+      ++m_dropped_notifications;
+    }
+  }
+
+  std::vector<entry> m_entries;  // sorted by id: lookups are a binary search
+  std::uint64_t m_dropped_notifications = 0;
+};
+
+}  // namespace duet::inline v0

@@ -1,0 +1,172 @@
+#pragma once
+
+#include <duet/coro/async_scope.hpp>
+#include <duet/coro/task.hpp>
+#include <duet/loop/event_loop.hpp>
+#include <duet/rpc/router.hpp>
+#include <duet/session/session.hpp>
+#include <duet/session/session_options.hpp>
+#include <duet/transport/transport.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <system_error>
+#include <utility>
+
+namespace duet::inline v0 {
+
+/// Limits of a server, on top of each connection's session limits.
+struct server_options {
+  /// Limits applied to every connection (frame size, requests running at once).
+  session_options session;
+  /// Connections served at once; a connection accepted past this is closed
+  /// at once, so its client sees `unavailable`.
+  std::size_t max_connections = 10000;
+};
+
+/// Serves a router's methods on every connection it accepts.
+///
+///     duet::server server(loop, router);
+///     co_await server.serve(std::move(listener));  // until server.stop()
+///
+/// Each connection gets its own session; requests on a connection run
+/// concurrently, and a connection that fails or breaks the protocol ends
+/// alone while every other one carries on. `serve` accepts until `stop()`,
+/// then closes every connection and completes once all of them have ended.
+/// `serve_connection` serves one already-connected stream of any transport
+/// (an in-memory pair, a pipe) until it ends.
+///
+/// Threads and lifetimes: everything runs on the server's loop, and
+/// `stop()` must be called on that loop's thread (from another thread,
+/// post a coroutine that calls it). The router must outlive the server, and
+/// the server must outlive every `serve` and `serve_connection` it started.
+class server {
+ public:
+  server(event_loop& loop, router& routes, server_options options = {})
+      : m_loop(loop), m_router(routes), m_options(std::move(options)) {}
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+  ~server() {
+    // Destroying a server that still serves would leave sessions pointing
+    // at a dead router: a bug in the caller that must not pass silently.
+    if (m_links.next != &m_links) std::terminate();
+  }
+
+  /// Accepts connections from `listener` and serves each until `stop()`.
+  /// Completes once the listener is closed and every connection it
+  /// accepted has ended. Transient accept failures (out of descriptors)
+  /// are retried after a short pause; any other failure ends serving.
+  template <class Listener>
+  [[nodiscard]] task<void> serve(Listener listener) {
+    link listener_link(&close_listener<Listener>, &listener);
+    attach(listener_link);
+    async_scope connections;
+    std::exception_ptr failure;
+    while (!m_stopping) {
+      auto accepted = co_await listener.accept();
+      if (m_stopping) break;
+      if (!accepted) {
+        const std::error_code error = accepted.error();
+        if (error == std::errc::too_many_files_open || error == std::errc::too_many_files_open_in_system ||
+            error == std::errc::no_buffer_space || error == std::errc::not_enough_memory) {
+          co_await m_loop.sleep_for(std::chrono::milliseconds(10));
+          continue;
+        }
+        if (error == std::errc::connection_aborted || error == std::errc::interrupted) continue;
+        break;
+      }
+      if (m_connection_count >= m_options.max_connections) {
+        accepted->close();
+        continue;
+      }
+      connections.spawn(serve_connection(std::move(*accepted)));
+    }
+    detach(listener_link);
+    listener.close();
+    // The listener is gone: stop serving its connections too when the
+    // server is stopping; otherwise they run until their peers leave.
+    co_await connections.join();
+  }
+
+  /// Serves one connected stream until the connection ends. Completes
+  /// after the session's handlers have all returned.
+  template <transport Transport>
+  [[nodiscard]] task<void> serve_connection(Transport stream) {
+    if (m_stopping) {
+      stream.close();
+      co_return;
+    }
+    std::shared_ptr<session<Transport>> s =
+        session<Transport>::start(m_loop, std::move(stream), m_options.session, &m_router);
+    link connection_link(&stop_session, static_cast<detail::session_core*>(s.get()));
+    attach(connection_link);
+    ++m_connection_count;
+    co_await s->finished();
+    --m_connection_count;
+    detach(connection_link);
+  }
+
+  /// Stops accepting, and ends every connection: their clients' pending
+  /// calls end with `unavailable`. Loop thread only; idempotent.
+  void stop() {
+    if (m_stopping) return;
+    m_stopping = true;
+    // Stopping a link may detach others; walk from the head each time.
+    for (link* l = m_links.next; l != &m_links;) {
+      link* next = l->next;
+      l->stop(l->target);
+      l = next;
+    }
+  }
+
+  /// Whether stop() was called.
+  [[nodiscard]] bool stopping() const noexcept { return m_stopping; }
+
+  /// Connections being served right now.
+  [[nodiscard]] std::size_t connection_count() const noexcept { return m_connection_count; }
+
+ private:
+  // Listeners and connections in service, so that stop() can reach them.
+  // Each link lives in the frame of the coroutine serving it.
+  struct link {
+    void (*stop)(void*) = nullptr;
+    void* target = nullptr;
+    link* prev = this;
+    link* next = this;
+    link() = default;
+    link(void (*fn)(void*), void* t) : stop(fn), target(t) {}
+    link(const link&) = delete;
+    link& operator=(const link&) = delete;
+  };
+
+  template <class Listener>
+  static void close_listener(void* listener) {
+    static_cast<Listener*>(listener)->close();
+  }
+  static void stop_session(void* core) {
+    static_cast<detail::session_core*>(core)->shutdown(status_code::unavailable, "the server is stopping");
+  }
+
+  void attach(link& l) noexcept {
+    l.prev = m_links.prev;
+    l.next = &m_links;
+    m_links.prev->next = &l;
+    m_links.prev = &l;
+  }
+  static void detach(link& l) noexcept {
+    l.prev->next = l.next;
+    l.next->prev = l.prev;
+    l.prev = l.next = &l;
+  }
+
+  event_loop& m_loop;
+  router& m_router;
+  server_options m_options;
+  link m_links;  // sentinel of the circular list
+  std::size_t m_connection_count = 0;
+  bool m_stopping = false;
+};
+
+}  // namespace duet::inline v0
