@@ -284,3 +284,28 @@ TEST_CASE("a decoder without an error has an empty error message", "[wire]") {
   CHECK(d.error_message().empty());
   CHECK(d.buffered() == 0);
 }
+
+TEST_CASE("bytes given to a decoder in error are discarded, not kept", "[wire]") {
+  frame_decoder d;
+  feed(d, raw_header('D', 'U', 1, 0, 0, 1, 0, 0));
+  frame_view f{};
+  REQUIRE(d.next(f) == frame_decoder::status::error);
+  for (int i = 0; i < 100; ++i) {
+    const mutable_buffer space = d.prepare(64 * 1024);
+    CHECK(d.buffered() == 0);
+    d.commit(space.size());
+  }
+  CHECK(d.buffered() == 64 * 1024);
+  CHECK(d.next(f) == frame_decoder::status::error);
+}
+
+TEST_CASE("the memory of a large frame is given back once it is consumed", "[wire]") {
+  byte_vector stream;
+  encode_frame(stream, frame_header{frame_kind::request, 0, 0, 1, 1, 0, 0}, {}, byte_vector(4u << 20));
+  frame_decoder d;
+  d.append(stream);
+  frame_view f{};
+  REQUIRE(d.next(f) == frame_decoder::status::frame);
+  CHECK(f.payload.size() == 4u << 20);
+  CHECK(d.prepare().size() <= std::size_t{1} << 20);
+}

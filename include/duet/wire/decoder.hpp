@@ -51,7 +51,9 @@ public:
   /// and its header announces more, the space holds at least the rest of the
   /// frame, so a large payload is read straight into place in one read
   /// without being moved again. May compact or grow the buffer: invalidates
-  /// every `frame_view` obtained before. Throws `std::bad_alloc`.
+  /// every `frame_view` obtained before. Once every buffered byte has been
+  /// taken out, storage grown beyond 1 MiB (for a big frame) is given back.
+  /// In error, discards the buffered bytes. Throws `std::bad_alloc`.
   [[nodiscard]] mutable_buffer prepare(std::size_t min_size = 4096);
 
   /// Records that the first `n` bytes of the last `prepare()`d space were
