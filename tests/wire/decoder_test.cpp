@@ -309,3 +309,17 @@ TEST_CASE("the memory of a large frame is given back once it is consumed", "[wir
   CHECK(f.payload.size() == 4u << 20);
   CHECK(d.prepare().size() <= std::size_t{1} << 20);
 }
+
+TEST_CASE("prepare never gives an empty buffer, which a read would take for the end of the stream", "[wire]") {
+  frame_decoder d;
+  CHECK(!d.prepare(0).empty());
+  feed(d, encode_all({sample_frames()[2]}));
+  frame_view f{};
+  REQUIRE(d.next(f) == frame_decoder::status::frame);
+  for (int i = 0; i < 10; ++i) {
+    const mutable_buffer space = d.prepare(0);
+    REQUIRE(!space.empty());
+    std::memset(space.data(), 0, space.size());
+    d.commit(space.size());  // fill the buffer to the brim each time
+  }
+}

@@ -47,7 +47,7 @@ public:
 
   /// Writable space after the buffered bytes, to read the transport into.
   ///
-  /// At least `min_size` bytes long; when the start of a frame is buffered
+  /// At least `min_size` bytes long (and never empty); when the start of a frame is buffered
   /// and its header announces more, the space holds at least the rest of the
   /// frame, so a large payload is read straight into place in one read
   /// without being moved again. May compact or grow the buffer: invalidates
@@ -123,7 +123,9 @@ inline mutable_buffer frame_decoder::prepare(std::size_t min_size) {
   if (m_begin == m_end) m_begin = m_end = 0;              // empty: start over at the front, for free
 
   const std::size_t have = m_end - m_begin;
-  std::size_t need = min_size;
+  // Never an empty buffer: a read into one yields 0 bytes, which a transport
+  // reports as the end of the stream.
+  std::size_t need = std::max<std::size_t>(min_size, 1);
   if (const std::size_t whole = partial_frame_size(); whole > have) need = std::max(need, whole - have);
 
   if (have == 0 && m_capacity > retained_capacity && need <= retained_capacity) {
