@@ -9,6 +9,7 @@
 #include <duet/wire/frame.hpp>
 #include <duet/wire/native.hpp>
 
+#include <algorithm>
 #include <coroutine>
 #include <cstdint>
 #include <cstring>
@@ -67,7 +68,9 @@ class session_core {
         m_options(options),
         m_dispatcher(dispatcher),
         m_calls(options.max_in_flight),
-        m_decoder(options.max_frame_size) {
+        m_decoder(std::max(options.max_frame_size, min_max_frame_size)) {
+    // A hello announcing less than the protocol's floor would be rejected.
+    m_options.max_frame_size = std::max(m_options.max_frame_size, min_max_frame_size);
     queue_hello();
   }
   session_core(const session_core&) = delete;
