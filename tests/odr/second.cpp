@@ -1,0 +1,4 @@
+// The second of two translation units that include every duet header (see main.cpp).
+#include "duet_all_headers.hpp"
+
+const unsigned* duet_odr_second() { return &duet::protocol_version; }
