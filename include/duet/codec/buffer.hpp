@@ -1,0 +1,268 @@
+#pragma once
+
+#include <duet/bytes.hpp>
+#include <duet/detail/endian.hpp>
+
+#include <bit>  // std::bit_cast
+#include <cstddef>
+#include <cstdint>
+#include <cstring>  // std::memcpy
+#include <type_traits>
+
+namespace duet::inline v0::detail {
+
+/// The arithmetic types with one fixed-width little-endian wire form: every
+/// integer, character and floating-point type except `long double`, whose
+/// size and padding differ between platforms (and whose padding bytes are
+/// indeterminate, so its bytes would not even be reproducible).
+template <class T>
+concept fixed_width_arithmetic =
+    std::is_arithmetic_v<T> && !std::is_same_v<std::remove_cv_t<T>, long double> &&
+    (sizeof(T) == 1 || sizeof(T) == 2 || sizeof(T) == 4 || sizeof(T) == 8);
+
+/// The unsigned integer with the same size as T.
+template <std::size_t Size>
+struct unsigned_of_size;
+template <>
+struct unsigned_of_size<1> {
+  using type = std::uint8_t;
+};
+template <>
+struct unsigned_of_size<2> {
+  using type = std::uint16_t;
+};
+template <>
+struct unsigned_of_size<4> {
+  using type = std::uint32_t;
+};
+template <>
+struct unsigned_of_size<8> {
+  using type = std::uint64_t;
+};
+
+/// Stores `v`'s bit pattern little-endian into `p[0..sizeof(T))`.
+template <fixed_width_arithmetic T>
+constexpr void store_le(std::byte* p, T v) noexcept {
+  using bits = typename unsigned_of_size<sizeof(T)>::type;
+  const bits u = std::bit_cast<bits>(v);
+  if constexpr (sizeof(T) == 1) {
+    p[0] = static_cast<std::byte>(u);
+  } else if constexpr (sizeof(T) == 2) {
+    store_le16(p, u);
+  } else if constexpr (sizeof(T) == 4) {
+    store_le32(p, u);
+  } else {
+    store_le64(p, u);
+  }
+}
+
+/// Loads a T from the little-endian bit pattern in `p[0..sizeof(T))`.
+template <fixed_width_arithmetic T>
+constexpr T load_le(const std::byte* p) noexcept {
+  if constexpr (sizeof(T) == 1) {
+    return std::bit_cast<T>(p[0]);
+  } else if constexpr (sizeof(T) == 2) {
+    return std::bit_cast<T>(load_le16(p));
+  } else if constexpr (sizeof(T) == 4) {
+    return std::bit_cast<T>(load_le32(p));
+  } else {
+    return std::bit_cast<T>(load_le64(p));
+  }
+}
+
+/// The most bytes a LEB128 encoding of a 64-bit value takes.
+inline constexpr std::size_t max_varint_size = 10;
+
+}  // namespace duet::inline v0::detail
+
+namespace duet::inline v0 {
+
+/// Appends encoded bytes to a `byte_vector` it does not own.
+///
+/// A writer never clears or rewinds its vector: it starts at the vector's
+/// current end, so a session can encode a payload straight after a frame
+/// header it has already written. The vector must outlive the writer, and
+/// nothing else may append to it while the writer is in use. Writes throw
+/// only what the vector's growth throws (`std::bad_alloc`); they never
+/// allocate beyond that growth. Copying a writer copies a reference to the
+/// same vector. Not thread-safe.
+class byte_writer {
+ public:
+  /// A writer appending to `out`, whose current contents are left alone.
+  explicit byte_writer(byte_vector& out) noexcept : m_out(&out), m_start(out.size()) {}
+
+  /// Appends one byte.
+  void write_byte(std::byte b) { m_out->push_back(b); }
+
+  /// Appends `bytes` unchanged (one copy, however long).
+  void write_bytes(const_buffer bytes) { m_out->insert(m_out->end(), bytes.begin(), bytes.end()); }
+
+  /// Appends `value`'s bit pattern in `sizeof(T)` little-endian bytes
+  /// (floating point included, NaN payloads preserved; `bool` as 0 or 1).
+  template <detail::fixed_width_arithmetic T>
+  void write_fixed(T value) {
+    std::byte tmp[sizeof(T)];
+    detail::store_le(tmp, value);
+    m_out->insert(m_out->end(), tmp, tmp + sizeof(T));
+  }
+
+  /// Appends `value` as an unsigned LEB128 varint: seven bits per byte, low
+  /// group first, the high bit set on every byte but the last; the shortest
+  /// such form (1 to 10 bytes).
+  void write_varint(std::uint64_t value) {
+    std::byte tmp[detail::max_varint_size];
+    std::size_t n = 0;
+    while (value >= 0x80) {
+      tmp[n++] = static_cast<std::byte>((value & 0x7f) | 0x80);
+      value >>= 7;
+    }
+    tmp[n++] = static_cast<std::byte>(value);
+    m_out->insert(m_out->end(), tmp, tmp + n);
+  }
+
+  /// The number of bytes this writer has appended (not the vector's size).
+  [[nodiscard]] std::size_t size() const noexcept { return m_out->size() - m_start; }
+
+ private:
+  byte_vector* m_out;
+  std::size_t m_start;
+};
+
+/// A bounds-checked read cursor over bytes it does not own.
+///
+/// Every read returns `true` on success. A read that would pass the end, or
+/// that meets a malformed value, returns `false`, consumes nothing and puts
+/// the reader into the failed state; failure is sticky: once `failed()`,
+/// every later read fails too, so a codec may check only its last result.
+/// Reading never has undefined behaviour, whatever the bytes. The viewed
+/// bytes must outlive the reader and anything `read_view` returned. Not
+/// thread-safe.
+class byte_reader {
+ public:
+  /// A reader positioned at the start of `bytes`.
+  explicit byte_reader(const_buffer bytes) noexcept : m_data(bytes.data()), m_size(bytes.size()) {}
+
+  /// Reads one byte.
+  [[nodiscard]] bool read_byte(std::byte& out) noexcept {
+    const std::byte* p = take(1);
+    if (p == nullptr) return false;
+    out = *p;
+    return true;
+  }
+
+  /// Copies the next `out.size()` bytes into `out`.
+  [[nodiscard]] bool read_bytes(mutable_buffer out) noexcept {
+    const std::byte* p = take(out.size());
+    if (p == nullptr) return false;
+    // memcpy from or to a null pointer is undefined even for 0 bytes.
+    if (!out.empty()) std::memcpy(out.data(), p, out.size());
+    return true;
+  }
+
+  /// Consumes the next `n` bytes and sets `out` to view them in place (no
+  /// copy): `out` is valid as long as the bytes the reader was built on.
+  [[nodiscard]] bool read_view(std::size_t n, const_buffer& out) noexcept {
+    const std::byte* p = take(n);
+    if (p == nullptr) return false;
+    out = const_buffer(p, n);
+    return true;
+  }
+
+  /// Reads a `sizeof(T)`-byte little-endian value (see
+  /// `byte_writer::write_fixed`). A `bool` byte other than 0 or 1 fails.
+  template <detail::fixed_width_arithmetic T>
+  [[nodiscard]] bool read_fixed(T& out) noexcept {
+    const std::byte* p = take(sizeof(T));
+    if (p == nullptr) return false;
+    if constexpr (std::is_same_v<std::remove_cv_t<T>, bool>) {
+      // Any other byte would be a bool with an invalid object representation.
+      if (std::to_integer<unsigned>(*p) > 1) return undo_and_fail(sizeof(T));
+      out = *p == std::byte{1};
+    } else {
+      out = detail::load_le<T>(p);
+    }
+    return true;
+  }
+
+  /// Reads an unsigned LEB128 varint. Fails on a truncated varint, on one
+  /// longer than 10 bytes or above 2^64 - 1, and on a non-shortest form (a
+  /// final byte of 0 after the first), so every value has exactly one
+  /// encoding.
+  [[nodiscard]] bool read_varint(std::uint64_t& out) noexcept {
+    if (m_failed) return false;
+    std::uint64_t value = 0;
+    for (std::size_t i = 0; i < detail::max_varint_size; ++i) {
+      if (m_pos + i == m_size) return mark_failed();
+      const auto b = std::to_integer<std::uint64_t>(m_data[m_pos + i]);
+      // The tenth byte holds only bit 63: anything more overflows 64 bits.
+      if (i == detail::max_varint_size - 1 && b > 1) return mark_failed();
+      value |= (b & 0x7f) << (7 * i);
+      if ((b & 0x80) == 0) {
+        if (b == 0 && i > 0) return mark_failed();
+        m_pos += i + 1;
+        out = value;
+        return true;
+      }
+    }
+    return mark_failed();  // unreachable: the tenth byte always ends the loop
+  }
+
+  /// Reads a varint element count and checks it against the input left: it
+  /// fails unless `count * min_element_size <= remaining()` afterwards (a
+  /// `min_element_size` of 0 counts as 1). Decoders call this before
+  /// reserving, so a hostile count cannot make them allocate more than the
+  /// input could fill.
+  [[nodiscard]] bool read_count(std::size_t& out, std::size_t min_element_size = 1) noexcept {
+    std::uint64_t n = 0;
+    const std::size_t before = m_pos;
+    if (!read_varint(n)) return false;
+    if (min_element_size == 0) min_element_size = 1;
+    if (n > remaining() / min_element_size) return undo_and_fail(m_pos - before);
+    out = static_cast<std::size_t>(n);
+    return true;
+  }
+
+  /// Puts the reader into the failed state and returns `false`, so that a
+  /// codec rejecting a well-formed but invalid value can `return r.mark_failed();`.
+  bool mark_failed() noexcept {
+    m_failed = true;
+    return false;
+  }
+
+  /// True once any read has failed.
+  [[nodiscard]] bool failed() const noexcept { return m_failed; }
+
+  /// The number of bytes not yet consumed.
+  [[nodiscard]] std::size_t remaining() const noexcept { return m_size - m_pos; }
+
+  /// True when every byte has been consumed.
+  [[nodiscard]] bool at_end() const noexcept { return m_pos == m_size; }
+
+  /// The number of bytes consumed so far.
+  [[nodiscard]] std::size_t position() const noexcept { return m_pos; }
+
+ private:
+  // Returns the next n bytes and consumes them, or null (and fails) when the
+  // reader has failed or fewer than n remain.
+  const std::byte* take(std::size_t n) noexcept {
+    if (m_failed || n > m_size - m_pos) {
+      m_failed = true;
+      return nullptr;
+    }
+    const std::byte* p = m_data + m_pos;
+    m_pos += n;
+    return p;
+  }
+
+  bool undo_and_fail(std::size_t n) noexcept {
+    m_pos -= n;
+    return mark_failed();
+  }
+
+  const std::byte* m_data;
+  std::size_t m_size;
+  std::size_t m_pos = 0;
+  bool m_failed = false;
+};
+
+}  // namespace duet::inline v0
