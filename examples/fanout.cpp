@@ -12,7 +12,7 @@
 inline constexpr duet::method<"fanout.square", std::uint64_t(std::uint64_t)> square;
 
 duet::task<int> fan_out(duet::event_loop& loop, duet::endpoint server, std::uint64_t calls) {
-  duet::client client(loop, co_await duet::tcp_stream::connect(loop, server));
+  duet::client client(loop, (co_await duet::tcp_stream::connect(loop, server)).value());
 
   const auto start = std::chrono::steady_clock::now();
   std::vector<duet::task<duet::result<std::uint64_t>>> pending;

@@ -7,7 +7,7 @@
 #include <string>
 
 duet::task<int> greet(duet::event_loop& loop, duet::endpoint server) {
-  duet::client client(loop, co_await duet::tcp_stream::connect(loop, server));
+  duet::client client(loop, (co_await duet::tcp_stream::connect(loop, server)).value());
   const std::string greeting = co_await client.call(hello, "world");
   const int sum = co_await client.call(add, 2, 3);
   std::printf("%s 2 + 3 = %d\n", greeting.c_str(), sum);

@@ -55,7 +55,8 @@ duet::task<bool> closed_by_peer(duet::memory_stream& stream) {
 // The server answers a well-behaved client after a bad one was cut off.
 duet::task<void> still_serves(rig& r) {
   auto good = r.connect();
-  CHECK(co_await good.call(add, 20, 22) == 42);
+  const int sum = co_await good.call(add, 20, 22);
+  CHECK(sum == 42);
   co_await good.close();
 }
 
@@ -63,7 +64,8 @@ duet::task<void> raw_connection_gets_cut(rig& r, duet::byte_vector bad) {
   auto [near_end, far_end] = duet::make_memory_pair(r.loop);
   r.connections.spawn(r.server.serve_connection(std::move(far_end)));
   co_await send(near_end, bad);
-  CHECK(co_await closed_by_peer(near_end));
+  const bool closed = co_await closed_by_peer(near_end);
+  CHECK(closed);
   near_end.close();
   co_await still_serves(r);
 }

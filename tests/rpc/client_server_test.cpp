@@ -19,8 +19,10 @@ TEST_CASE("a call returns the value its handler computed", "[rpc]") {
   r.router.on(echo, [](const std::string& s) { return s + s; });
   r.run([&]() -> duet::task<void> {
     auto c = r.connect();
-    CHECK(co_await c.call(add, 2, 40) == 42);
-    CHECK(co_await c.call(echo, "ab") == "abab");
+    const int sum = co_await c.call(add, 2, 40);
+    CHECK(sum == 42);
+    const std::string doubled = co_await c.call(echo, "ab");
+    CHECK(doubled == "abab");
     co_await c.close();
   });
 }
@@ -49,7 +51,8 @@ TEST_CASE("a coroutine handler and a handler taking the call context both work",
   });
   r.run([&]() -> duet::task<void> {
     auto c = r.connect();
-    CHECK(co_await c.call(add, 6, 7) == 42);
+    const int product = co_await c.call(add, 6, 7);
+    CHECK(product == 42);
     co_await c.close();
   });
 }
@@ -121,7 +124,8 @@ TEST_CASE("a handler may answer with a result holding a status", "[rpc]") {
   });
   r.run([&]() -> duet::task<void> {
     auto c = r.connect();
-    CHECK(co_await c.call(fail, 21) == 42);
+    const int doubled = co_await c.call(fail, 21);
+    CHECK(doubled == 42);
     duet::result<int> negative = co_await c.try_call(fail, -1);
     CHECK(negative.code() == duet::status_code::out_of_range);
     co_await c.close();
@@ -135,7 +139,8 @@ TEST_CASE("a call to a method the server does not serve ends with not_found", "[
     auto c = r.connect();
     duet::result<int> result = co_await c.try_call(missing, 1);
     CHECK(result.code() == duet::status_code::not_found);
-    CHECK(co_await c.call(add, 1, 1) == 2);  // the connection carries on
+    const int sum = co_await c.call(add, 1, 1);  // the connection carries on
+    CHECK(sum == 2);
     co_await c.close();
   });
 }
@@ -147,7 +152,8 @@ TEST_CASE("a request whose payload does not decode ends with invalid_argument", 
     auto c = r.connect();
     duet::result<int> result = co_await c.try_call(add_with_wrong_arguments, "x");
     CHECK(result.code() == duet::status_code::invalid_argument);
-    CHECK(co_await c.call(add, 2, 2) == 4);
+    const int sum = co_await c.call(add, 2, 2);
+    CHECK(sum == 4);
     co_await c.close();
   });
 }
@@ -166,8 +172,10 @@ TEST_CASE("a call past its timeout ends alone with deadline_exceeded and its lat
     duet::result<std::string> late = co_await c.try_call({.timeout = 5ms}, echo, "hold");
     CHECK(late.code() == duet::status_code::deadline_exceeded);
     release.set();  // the held handler now answers; the answer must find nobody
-    CHECK(co_await c.call(echo, "next") == "next");
-    CHECK(co_await c.call({.timeout = 10s}, echo, "with time to spare") == "with time to spare");
+    const std::string next = co_await c.call(echo, "next");
+    CHECK(next == "next");
+    const std::string spared = co_await c.call({.timeout = 10s}, echo, "with time to spare");
+    CHECK(spared == "with time to spare");
     CHECK(served == 3);
     CHECK(c.is_open());
     co_await c.close();
@@ -273,7 +281,8 @@ TEST_CASE("a large payload makes the round trip intact", "[rpc]") {
     auto c = r.connect();
     std::vector<std::byte> big(1 << 20);
     for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<std::byte>(i * 131 + 7);
-    CHECK(co_await c.call(bytes, big) == big);
+    const std::vector<std::byte> back = co_await c.call(bytes, big);
+    CHECK(back == big);
     co_await c.close();
   });
 }
@@ -288,7 +297,8 @@ TEST_CASE("a request larger than the server accepts fails alone with resource_ex
     co_await c.call(bytes, std::vector<std::byte>(16));  // the server's hello has arrived
     duet::result<std::vector<std::byte>> too_big = co_await c.try_call(bytes, std::vector<std::byte>(8192));
     CHECK(too_big.code() == duet::status_code::resource_exhausted);
-    CHECK((co_await c.call(bytes, std::vector<std::byte>(100))).size() == 100);
+    const std::vector<std::byte> fits = co_await c.call(bytes, std::vector<std::byte>(100));
+    CHECK(fits.size() == 100);
     co_await c.close();
   });
 }

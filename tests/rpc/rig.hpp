@@ -1,4 +1,8 @@
 // A server and its clients on one event loop, for the rpc tests.
+//
+// Never write `CHECK(co_await x)`: Catch repeats the expression inside a
+// short-circuit that g++ 12 mis-compiles for co_await, running it twice.
+// Await into a local, then check the local.
 #pragma once
 
 #include <duet/coro/async_scope.hpp>

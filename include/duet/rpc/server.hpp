@@ -58,14 +58,14 @@ class server {
   /// Completes once the listener is closed and every connection it
   /// accepted has ended. Transient accept failures (out of descriptors)
   /// are retried after a short pause; any other failure ends serving.
-  template <class Listener>
-  [[nodiscard]] task<void> serve(Listener listener) {
-    link listener_link(&close_listener<Listener>, &listener);
+  template <listener Listener>
+  [[nodiscard]] task<void> serve(Listener acceptor) {
+    link listener_link(&close_listener<Listener>, &acceptor);
     attach(listener_link);
     async_scope connections;
     std::exception_ptr failure;
     while (!m_stopping) {
-      auto accepted = co_await listener.accept();
+      auto accepted = co_await acceptor.accept();
       if (m_stopping) break;
       if (!accepted) {
         const std::error_code error = accepted.error();
@@ -84,7 +84,7 @@ class server {
       connections.spawn(serve_connection(std::move(*accepted)));
     }
     detach(listener_link);
-    listener.close();
+    acceptor.close();
     // The listener is gone: stop serving its connections too when the
     // server is stopping; otherwise they run until their peers leave.
     co_await connections.join();

@@ -18,9 +18,9 @@ namespace duet::inline v0 {
 /// call carry on, and a response that arrives later is dropped.
 struct call_options {
   /// How long the call may take, from the moment it is issued.
-  std::optional<duration> timeout;
+  std::optional<duration> timeout{};
   /// The latest time the call may end.
-  std::optional<time_point> deadline;
+  std::optional<time_point> deadline{};
 
   /// The effective deadline for a call issued at `now`.
   [[nodiscard]] std::optional<time_point> deadline_from(time_point now) const {

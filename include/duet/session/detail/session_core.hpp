@@ -64,11 +64,11 @@ class request_dispatcher {
 class session_core {
  public:
   session_core(event_loop& loop, const session_options& options, request_dispatcher* dispatcher)
-      : m_loop(loop),
+      : m_decoder(std::max(options.max_frame_size, min_max_frame_size)),
+        m_loop(loop),
         m_options(options),
         m_dispatcher(dispatcher),
-        m_calls(options.max_in_flight),
-        m_decoder(std::max(options.max_frame_size, min_max_frame_size)) {
+        m_calls(options.max_in_flight) {
     // A hello announcing less than the protocol's floor would be rejected.
     m_options.max_frame_size = std::max(m_options.max_frame_size, min_max_frame_size);
     queue_hello();
