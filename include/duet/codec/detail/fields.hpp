@@ -14,11 +14,18 @@ namespace duet::inline v0::detail {
 /// The most fields an aggregate may have for the automatic codec.
 inline constexpr std::size_t max_aggregate_fields = 32;
 
-/// Converts to any field type; only ever named in unevaluated operands.
+/// Converts to any field type. Only ever named in unevaluated operands, yet
+/// defined: clang instantiates constexpr constructors it merely considers
+/// (std::optional's converting one), which uses this conversion, and an
+/// undefined function used with a type that has no linkage (a struct in an
+/// anonymous namespace) is an error. The body is never run.
 template <std::size_t I>
 struct any_field {
   template <class U>
-  operator U() const noexcept;
+  operator U() const noexcept {
+    U (*never)() = nullptr;
+    return never();
+  }
 };
 
 template <class T, std::size_t... I>
