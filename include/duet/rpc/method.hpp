@@ -13,6 +13,17 @@ namespace duet::inline v0 {
 namespace detail {
 template <class>
 inline constexpr bool dependent_false = false;
+
+// A method's result travels unless it is void; asked through if constexpr
+// so that no codec concept is ever checked for void.
+template <class R>
+constexpr bool result_travels() {
+  if constexpr (std::is_void_v<R>) {
+    return true;
+  } else {
+    return encodable<R> && decodable<R> && std::is_default_constructible_v<R>;
+  }
+}
 }  // namespace detail
 
 /// A method descriptor: the name and signature of one remote procedure,
@@ -41,14 +52,14 @@ struct method<Name, R(Args...)> {
   static_assert(((!std::is_reference_v<Args> && !std::is_const_v<Args>)&&...),
                 "a duet::method takes its arguments by value: write method<\"name\", "
                 "R(std::string)>, not R(const std::string&); the handler receives owned values");
-  static_assert(std::is_void_v<R> || (encodable<R> && decodable<R>),
-                "the result type of a duet::method must be encodable and decodable by duet::codec");
+  static_assert(detail::result_travels<R>(),
+                "the result type of a duet::method must be default constructible, and encodable and "
+                "decodable by duet::codec");
   static_assert(((encodable<Args> && decodable<Args>)&&...),
                 "every argument type of a duet::method must be encodable and decodable by duet::codec");
-  static_assert(((std::is_default_constructible_v<Args>)&&...) &&
-                    (std::is_void_v<R> || std::is_default_constructible_v<R>),
-                "duet decodes a method's arguments and result into default-constructed values: "
-                "each argument type and the result type must be default constructible");
+  static_assert(((std::is_default_constructible_v<Args>)&&...),
+                "duet decodes a method's arguments into default-constructed values: "
+                "each argument type must be default constructible");
 
   using result_type = R;
   using signature = R(Args...);
