@@ -183,13 +183,16 @@ public:
   void wait_io(detail::io_registration& registration, detail::io_registration::direction which,
                detail::io_operation& operation) noexcept {
     registration.pending(which) = &operation;
+    operation.m_linked = true;
     std::visit([&](auto& reactor) { reactor.pending_changed(registration); }, m_reactor);
   }
 
   /// Unhooks the pending operation in direction `which` without resuming it
   /// (its owner resumes it: a connect that timed out).
   void forget_io(detail::io_registration& registration, detail::io_registration::direction which) noexcept {
-    registration.pending(which) = nullptr;
+    if (detail::io_operation* operation = std::exchange(registration.pending(which), nullptr)) {
+      operation->m_linked = false;
+    }
     std::visit([&](auto& reactor) { reactor.pending_changed(registration); }, m_reactor);
   }
 
@@ -201,6 +204,7 @@ public:
       if (slot == nullptr) continue;
       detail::io_operation* operation = std::exchange(slot, nullptr);
       operation->m_canceled = true;
+      operation->m_linked = false;
       // Posted, not resumed: close() is usually called from inside another
       // coroutine, which must not be re-entered.
       post_noexcept(operation->m_waiter);

@@ -25,6 +25,10 @@ struct io_operation {
   // Set when close() cancelled the operation: the awaiter then reports
   // operation_canceled instead of a result.
   bool m_canceled = false;
+  // True while a registration's slot points here. An awaiter destroyed
+  // while linked (its coroutine destroyed mid-wait) must unlink itself; once
+  // unlinked it must not touch the registration, which may be gone.
+  bool m_linked = false;
 };
 
 /// An fd registered with a loop's reactor, with at most one pending reader
@@ -54,6 +58,7 @@ inline void perform_ready(io_registration& registration, io_registration::direct
   io_operation* operation = slot;
   if (operation == nullptr || !operation->m_perform(*operation)) return;
   slot = nullptr;
+  operation->m_linked = false;
   ready.push_back(operation->m_waiter);
 }
 

@@ -90,7 +90,7 @@ public:
   socket_operation& operator=(const socket_operation&) = delete;
 
   ~socket_operation() {
-    if (m_registration == nullptr) return;
+    if (!m_linked) return;
     for (auto which : {io_registration::direction::read, io_registration::direction::write}) {
       if (m_registration->pending(which) == this) m_loop->forget_io(*m_registration, which);
     }
@@ -278,10 +278,7 @@ public:
 
   ~socket_connect_awaiter() {
     m_loop->cancel_timer(*this);
-    if (io_registration* registration = m_socket.registration();
-        registration != nullptr && registration->m_write == this) {
-      m_loop->forget_io(*registration, io_registration::direction::write);
-    }
+    if (m_linked) m_loop->forget_io(*m_socket.registration(), io_registration::direction::write);
   }
 
   [[nodiscard]] bool await_ready() noexcept {
