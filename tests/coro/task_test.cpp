@@ -166,18 +166,24 @@ task<long> sum_of_synchronous_tasks(int count) {
 
 }  // namespace
 
+// g++ 12 does not turn the symmetric-transfer resume into a tail call at -O0
+// or under AddressSanitizer, so the deep test below would overflow there for
+// reasons outside duet. CI runs it with g++ -O2 and with clang (ASan
+// included), so it is always exercised somewhere.
+#if !defined(__clang__) && (!defined(__OPTIMIZE__) || defined(__SANITIZE_ADDRESS__))
+constexpr bool compiler_tail_calls_symmetric_transfer = false;
+#else
+constexpr bool compiler_tail_calls_symmetric_transfer = true;
+#endif
+
 // Each co_await of a synchronously completing task is a transfer to the child
 // and a transfer back from its final suspend point. Without symmetric transfer
 // (or if the compiler emits it as a nested call rather than a tail call) a
 // million of them overflow the stack.
 TEST_CASE("a million awaits of synchronously completing tasks use constant stack", "[coro][deep]") {
-#if !defined(__clang__) && (!defined(__OPTIMIZE__) || defined(__SANITIZE_ADDRESS__))
-  // g++ 12 does not turn the symmetric-transfer resume into a tail call at -O0
-  // or under AddressSanitizer, so this would overflow for reasons outside
-  // duet. CI runs it with g++ -O2 and with clang (ASan included).
-  WARN("skipped: g++ without optimisation or with ASan does not tail-call symmetric transfer");
-  SUCCEED();
-#else
+  if (!compiler_tail_calls_symmetric_transfer) {
+    WARN("skipped: g++ without optimisation or with ASan does not tail-call symmetric transfer");
+    return;
+  }
   CHECK(sync_wait(sum_of_synchronous_tasks(1'000'000)) == 1'000'000);
-#endif
 }
