@@ -161,3 +161,12 @@ TEST_CASE("spawned work is destroyed once it finishes, without copies", "[coro]"
   CHECK(counted::copies == 0);
   CHECK(counted::alive() == 0);
 }
+
+template <class T>
+concept spawnable = requires(async_scope& s, T&& operand) { s.spawn(static_cast<T&&>(operand)); };
+
+TEST_CASE("spawn takes its operand by value, so task lvalues must be moved in", "[coro]") {
+  STATIC_REQUIRE(spawnable<task<>>);
+  STATIC_REQUIRE_FALSE(spawnable<task<>&>);
+  STATIC_REQUIRE_FALSE(spawnable<int>);
+}

@@ -187,3 +187,26 @@ TEST_CASE("a million awaits of synchronously completing tasks use constant stack
   }
   CHECK(sync_wait(sum_of_synchronous_tasks(1'000'000)) == 1'000'000);
 }
+
+namespace {
+
+/// A foreign coroutine type (not duet::task): starts eagerly, frees itself.
+struct foreign_coroutine {
+  struct promise_type {
+    foreign_coroutine get_return_object() noexcept { return {}; }
+    std::suspend_never initial_suspend() noexcept { return {}; }
+    std::suspend_never final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { std::terminate(); }
+  };
+};
+
+foreign_coroutine await_from_foreign(task<int> t, int& out) { out = co_await std::move(t); }
+
+}  // namespace
+
+TEST_CASE("any coroutine type can await a task", "[coro]") {
+  int out = 0;
+  await_from_foreign(answer(), out);
+  CHECK(out == 42);
+}

@@ -172,3 +172,12 @@ TEST_CASE("when_all moves results out without copies and leaks nothing", "[coro]
   CHECK(counted::copies == 0);
   CHECK(counted::alive() == 0);
 }
+
+template <class T>
+concept when_all_accepts = requires(T&& operand) { duet::when_all(static_cast<T&&>(operand)); };
+
+TEST_CASE("when_all takes its operands by value, so task lvalues must be moved in", "[coro]") {
+  STATIC_REQUIRE(when_all_accepts<task<int>>);
+  STATIC_REQUIRE_FALSE(when_all_accepts<task<int>&>);
+  STATIC_REQUIRE_FALSE(when_all_accepts<int>);
+}

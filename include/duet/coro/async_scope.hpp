@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <concepts>
 #include <coroutine>
 #include <cstddef>
 #include <exception>  // std::exception_ptr, std::terminate
@@ -74,7 +75,7 @@ public:
   /// was started or counted). If the operand finishes synchronously, only
   /// its own frames were on the stack: spawning in a loop does not recurse.
   template <class A>
-    requires awaitable<std::decay_t<A>>
+    requires awaitable<std::decay_t<A>> && std::constructible_from<std::decay_t<A>, A &&>
   void spawn(A&& operand) {
     auto work = detail::spawn_work<std::decay_t<A>>(std::forward<A>(operand));
     work.m_coro.promise().m_scope = this;
@@ -87,8 +88,8 @@ public:
   /// An awaitable that completes once no spawned work is outstanding
   /// (immediately if none is), then rethrows the first exception spawned work
   /// threw since the last join (clearing it). It is resumed by the thread
-  /// that finishes the last piece of work, inline. Work spawned while joining
-  /// is waited for too. The scope may be reused after join() completes.
+  /// that finishes the last piece of work, inline. Work spawned (from another
+  /// thread) before the count reaches zero is waited for too. The scope may be reused after join() completes.
   [[nodiscard]] auto join() noexcept {
     struct awaiter {
       async_scope& m_scope;

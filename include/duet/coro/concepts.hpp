@@ -35,7 +35,7 @@ concept has_free_co_await = requires(A&& a) { operator co_await(static_cast<A&&>
 /// result of a member `operator co_await`, else of a free one found by ADL,
 /// else `a` itself (as a reference, nothing is copied).
 template <class A>
-constexpr decltype(auto) get_awaiter(A&& a) noexcept(noexcept(static_cast<A&&>(a))) {
+constexpr decltype(auto) get_awaiter(A&& a) {
   if constexpr (has_member_co_await<A>) {
     return static_cast<A&&>(a).operator co_await();
   } else if constexpr (has_free_co_await<A>) {

@@ -93,6 +93,10 @@ public:
 ///   `std::logic_error`.
 template <class T>
 class [[nodiscard]] task {
+  static_assert(!std::is_rvalue_reference_v<T>, "duet::task<T&&> is not supported: return T by value instead");
+  static_assert(std::is_void_v<T> || std::is_reference_v<T> || std::is_destructible_v<T>,
+                "duet::task<T> needs a destructible T (or void, or an lvalue reference)");
+
 public:
   using promise_type = detail::task_promise<T>;
   using value_type = T;

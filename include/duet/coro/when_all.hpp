@@ -1,6 +1,8 @@
 #pragma once
 
+#include <concepts>
 #include <cstddef>
+#include <exception>  // std::exception_ptr, std::rethrow_exception
 #include <functional>  // std::reference_wrapper
 #include <tuple>
 #include <type_traits>
@@ -87,7 +89,7 @@ task<std::tuple<when_all_element_t<As>...>> when_all_impl(As... operands) {
 ///   rethrown and the other results are dropped.
 /// - One coroutine frame per operand, plus the returned task.
 template <class... As>
-  requires(awaitable<std::decay_t<As>> && ...)
+  requires((awaitable<std::decay_t<As>> && std::constructible_from<std::decay_t<As>, As &&>) && ...)
 [[nodiscard]] task<std::tuple<detail::when_all_element_t<std::decay_t<As>>...>> when_all(As&&... operands) {
   return detail::when_all_impl<std::decay_t<As>...>(std::forward<As>(operands)...);
 }
