@@ -5,9 +5,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <coroutine>
+#include <memory>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "support/counted.hpp"
 
@@ -112,8 +115,8 @@ TEST_CASE("spawn accepts awaitables other than tasks", "[coro]") {
 TEST_CASE("spawning many synchronously completing tasks does not grow the stack", "[coro]") {
   async_scope scope;
   int n = 0;
-  for (int i = 0; i < 200'000; ++i) scope.spawn(increment(n));
-  CHECK(n == 200'000);
+  for (int i = 0; i < 100'000; ++i) scope.spawn(increment(n));
+  CHECK(n == 100'000);
   CHECK(scope.pending() == 0);
   sync_wait(scope.join());
 }
@@ -169,4 +172,37 @@ TEST_CASE("spawn takes its operand by value, so task lvalues must be moved in", 
   STATIC_REQUIRE(spawnable<task<>>);
   STATIC_REQUIRE_FALSE(spawnable<task<>&>);
   STATIC_REQUIRE_FALSE(spawnable<int>);
+}
+
+TEST_CASE("join completes exactly once when work finishes concurrently on several threads", "[coro]") {
+  constexpr int work_count = 256;
+  async_scope scope;
+  std::vector<std::unique_ptr<async_event>> events;
+  std::atomic<int> finished{0};
+  auto work = [&](async_event& ev) -> task<> {
+    co_await ev;
+    finished.fetch_add(1, std::memory_order_relaxed);
+  };
+  for (int i = 0; i < work_count; ++i) {
+    events.push_back(std::make_unique<async_event>());
+    scope.spawn(work(*events.back()));
+  }
+  std::atomic<int> joins{0};
+  auto joiner = [&]() -> task<> {
+    co_await scope.join();
+    joins.fetch_add(1, std::memory_order_relaxed);
+  };
+  async_scope outer;
+  outer.spawn(joiner());
+  auto set_range = [&](int from, int to) {
+    for (int i = from; i < to; ++i) events[static_cast<std::size_t>(i)]->set();
+  };
+  std::thread a(set_range, 0, work_count / 2);
+  std::thread b(set_range, work_count / 2, work_count);
+  a.join();
+  b.join();
+  CHECK(finished.load() == work_count);
+  CHECK(joins.load() == 1);
+  CHECK(scope.pending() == 0);
+  sync_wait(outer.join());
 }

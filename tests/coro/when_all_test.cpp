@@ -181,3 +181,26 @@ TEST_CASE("when_all takes its operands by value, so task lvalues must be moved i
   STATIC_REQUIRE_FALSE(when_all_accepts<task<int>&>);
   STATIC_REQUIRE_FALSE(when_all_accepts<int>);
 }
+
+TEST_CASE("when_all resumes its awaiter once when children finish concurrently on several threads", "[coro]") {
+  constexpr int child_count = 128;
+  std::vector<std::promise<std::coroutine_handle<>>> handoffs(child_count);
+  auto child = [](std::promise<std::coroutine_handle<>>& handoff, int v) -> task<int> {
+    co_await handed_over{&handoff};
+    co_return v;
+  };
+  std::vector<task<int>> tasks;
+  for (int i = 0; i < child_count; ++i) tasks.push_back(child(handoffs[static_cast<std::size_t>(i)], i));
+  auto resume_range = [&](int from, int to) {
+    for (int i = from; i < to; ++i) handoffs[static_cast<std::size_t>(i)].get_future().get().resume();
+  };
+  std::thread a(resume_range, 0, child_count / 2);
+  std::thread b(resume_range, child_count / 2, child_count);
+  std::vector<int> results = sync_wait(when_all(std::move(tasks)));
+  a.join();
+  b.join();
+  REQUIRE(results.size() == child_count);
+  long sum = 0;
+  for (int r : results) sum += r;
+  CHECK(sum == child_count * (child_count - 1) / 2);
+}
