@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   duet::router router;
   router.on(square, [](std::uint64_t x) { return x * x; });
   duet::server server(server_loop, router);
-  auto listener = duet::tcp_listener::listen(server_loop, duet::endpoint::parse("127.0.0.1:0"));
+  auto listener = duet::tcp_listener::listen(server_loop, duet::endpoint::loopback_v4(0));
   const duet::endpoint where = listener.local_endpoint();
   std::thread server_thread([&] { server_loop.block_on(server.serve(std::move(listener))); });
 

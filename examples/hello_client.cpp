@@ -3,6 +3,7 @@
 
 #include <duet/duet.hpp>
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
@@ -16,7 +17,7 @@ duet::task<int> greet(duet::event_loop& loop, duet::endpoint server) {
 }
 
 int main(int argc, char** argv) {
-  const std::string port = argc > 1 ? argv[1] : "7000";
+  const auto port = static_cast<std::uint16_t>(argc > 1 ? std::stoi(argv[1]) : 7000);
   duet::event_loop loop;
-  return loop.block_on(greet(loop, duet::endpoint::parse("127.0.0.1:" + port)));
+  return loop.block_on(greet(loop, duet::endpoint::loopback_v4(port)));
 }

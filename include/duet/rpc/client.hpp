@@ -36,7 +36,9 @@ class client {
 
   /// Starts a client over a connected `stream` on `loop`.
   client(event_loop& loop, Transport stream, const session_options& options = {})
-      : m_session(session<Transport>::start(loop, std::move(stream), options)) {}
+      : m_session(session<Transport>::make(loop, std::move(stream), options)) {
+    m_session->start();
+  }
 
   client(client&&) noexcept = default;
   client& operator=(client&& other) noexcept {

@@ -99,10 +99,13 @@ class server {
       co_return;
     }
     std::shared_ptr<session<Transport>> s =
-        session<Transport>::start(m_loop, std::move(stream), m_options.session, &m_router);
+        session<Transport>::make(m_loop, std::move(stream), m_options.session, &m_router);
+    // Linked before it starts: a request already buffered runs its handler
+    // inside start(), and that handler may stop the server.
     link connection_link(&stop_session, static_cast<detail::session_core*>(s.get()));
     attach(connection_link);
     ++m_connection_count;
+    s->start();
     co_await s->finished();
     --m_connection_count;
     detach(connection_link);

@@ -23,7 +23,7 @@ namespace duet::inline v0 {
 /// every frame queued since its last write, so calls issued in the same loop
 /// turn leave together.
 ///
-/// Sessions are shared: `start` returns a shared_ptr, and the reader keeps
+/// Sessions are shared: `make` returns a shared_ptr, and the reader keeps
 /// its own reference until the session has fully ended, so dropping every
 /// user reference never leaves a coroutine pointing at freed memory. A
 /// session ends when the connection fails, the peer breaks the protocol, or
@@ -34,21 +34,27 @@ namespace duet::inline v0 {
 /// Everything runs on the loop thread given at start; no member is
 /// thread-safe.
 template <transport Transport>
-class session final : public detail::session_core {
+class session final : public detail::session_core, public std::enable_shared_from_this<session<Transport>> {
   struct private_tag {};
 
  public:
-  /// Starts a session over `stream`. `dispatcher` serves the peer's requests
+  /// Makes a session over `stream`, not yet started: nothing is read or
+  /// written until `start()`. `dispatcher` serves the peer's requests
   /// (nullptr: this side serves nothing and answers requests with
   /// `unimplemented`); it must outlive the session.
-  [[nodiscard]] static std::shared_ptr<session> start(event_loop& loop, Transport stream,
-                                                      const session_options& options = {},
-                                                      detail::request_dispatcher* dispatcher = nullptr) {
-    auto self = std::make_shared<session>(private_tag{}, loop, std::move(stream), options, dispatcher);
-    self->m_writer_running = true;
-    write_loop(self);
-    read_loop(self);
-    return self;
+  [[nodiscard]] static std::shared_ptr<session> make(event_loop& loop, Transport stream,
+                                                     const session_options& options = {},
+                                                     detail::request_dispatcher* dispatcher = nullptr) {
+    return std::make_shared<session>(private_tag{}, loop, std::move(stream), options, dispatcher);
+  }
+
+  /// Starts the reader and the writer. The reader runs at once: frames the
+  /// transport already holds are routed (and handlers run) before start()
+  /// returns, so register whatever must see them (stop lists) first.
+  void start() {
+    m_writer_running = true;
+    write_loop(this->shared_from_this());
+    read_loop(this->shared_from_this());
   }
 
   session(private_tag, event_loop& loop, Transport stream, const session_options& options,
