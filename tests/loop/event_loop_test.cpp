@@ -213,3 +213,10 @@ TEST_CASE("stop() during block_on destroys the suspended work and throws operati
   // The abandoned sleep left no timer behind: the loop still works.
   CHECK(loop.block_on(answer(loop)) == 42);
 }
+
+TEST_CASE("block_on accepts any awaitable, not only tasks", "[loop]") {
+  duet::event_loop loop(any_backend());
+  CHECK(loop.block_on(loop.sleep_for(1ms)));
+  loop.block_on(loop.schedule());
+  SUCCEED();
+}

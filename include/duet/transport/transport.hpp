@@ -47,6 +47,12 @@
 /// when a completion is triggered from within another coroutine (the peer's
 /// write completing your read), go through `event_loop::post`.
 ///
+/// Lifetimes: a stream belongs to one loop, which must outlive it. Closing
+/// a stream hands its pending operations' coroutines to the loop, which
+/// resumes them on a later turn; let them run (do not destroy those
+/// coroutines before they resume). Streams are movable, but not while an
+/// operation is pending.
+///
 /// Awaitables must accept any coroutine handle (`await_suspend(
 /// std::coroutine_handle<>)`), so a user's own task type can await them, and
 /// should be `[[nodiscard]]`. End a transport's header with
