@@ -166,8 +166,9 @@ public:
   /// Disarms `node`; a no-op if it is not armed. Loop thread only.
   void cancel_timer(detail::timer_node& node) noexcept { m_timers.cancel(node); }
 
-  // --- fd readiness, for socket transports (the detail types are not for
-  // --- users: see transport/detail/socket_stream.hpp for the pattern).
+  // fd readiness, for duet's socket transports (transport/detail/
+  // socket_stream.hpp). Users watch their own fds through `duet::async_fd`
+  // (loop/async_fd.hpp), which wraps these.
 
   /// Starts watching `registration.m_fd` (non-blocking) for the whole life of
   /// the registration, which must stay at the same address until
