@@ -1,0 +1,41 @@
+#pragma once
+
+// Counts heap allocations made by the current thread between start() and
+// stop(). Include from exactly one test file per executable, which then
+// replaces the global operator new (the definitions below are that file's).
+
+#include <cstddef>
+#include <cstdlib>
+#include <new>
+
+namespace duet_test {
+
+struct allocation_counter {
+  static inline thread_local bool counting = false;
+  static inline thread_local std::size_t count = 0;
+
+  static void start() noexcept {
+    count = 0;
+    counting = true;
+  }
+  static std::size_t stop() noexcept {
+    counting = false;
+    return count;
+  }
+};
+
+}  // namespace duet_test
+
+// g++ 12 flags free() on memory from a replaced operator new as a mismatch
+// once both are inlined; they match by construction here.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+void* operator new(std::size_t size) {
+  if (duet_test::allocation_counter::counting) ++duet_test::allocation_counter::count;
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
