@@ -8,9 +8,25 @@
 #include <cstdlib>
 #include <new>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define DUET_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DUET_TEST_SANITIZED 1
+#endif
+#endif
+
 namespace duet_test {
 
 struct allocation_counter {
+  /// False under AddressSanitizer, which owns operator new: the counting
+  /// tests then skip.
+#if defined(DUET_TEST_SANITIZED)
+  static constexpr bool available = false;
+#else
+  static constexpr bool available = true;
+#endif
+
   static inline thread_local bool counting = false;
   static inline thread_local std::size_t count = 0;
 
@@ -26,6 +42,8 @@ struct allocation_counter {
 
 }  // namespace duet_test
 
+#if !defined(DUET_TEST_SANITIZED)
+
 // g++ 12 flags free() on memory from a replaced operator new as a mismatch
 // once both are inlined; they match by construction here.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -39,3 +57,5 @@ void* operator new(std::size_t size) {
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+#endif  // !DUET_TEST_SANITIZED
