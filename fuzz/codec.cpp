@@ -1,8 +1,8 @@
 // libFuzzer target for duet's codec: decodes arbitrary bytes as several
 // nested types.
 //
-//   clang++-16 -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude \
-//       fuzz/codec.cpp -o /tmp/fuzz_codec
+//   clang++-16 -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude
+//     fuzz/codec.cpp -o /tmp/fuzz_codec   (one command line)
 //   /tmp/fuzz_codec -max_total_time=30 /tmp/codec_corpus
 //
 // Input: byte 0 picks the target type, the rest is the payload. The

@@ -1,7 +1,7 @@
 // libFuzzer target for duet::frame_decoder.
 //
-//   clang++-16 -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude \
-//       fuzz/frame_decoder.cpp -o /tmp/fuzz_frame_decoder
+//   clang++-16 -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude
+//     fuzz/frame_decoder.cpp -o /tmp/fuzz_frame_decoder
 //   /tmp/fuzz_frame_decoder -max_total_time=30 /tmp/corpus
 //
 // Input: byte 0 picks the decoder's limit, byte 1 seeds the piece sizes, the

@@ -52,6 +52,21 @@ duet::task<void> drain(duet::memory_stream& peer) {
   std::abort();  // the server kept talking to a peer that had left
 }
 
+duet::task<std::vector<int>> answer_later(duet::event_loop& loop, std::vector<int> v) {
+  co_await loop.schedule();
+  co_return v;
+}
+
+// Named functions rather than coroutine lambdas: g++ 12 gives two coroutine
+// lambdas in one extern "C" function the same symbol.
+duet::task<void> serve_one(duet::event_loop& loop, duet::server& server, duet::byte_vector bytes) {
+  auto [peer, served] = duet::make_memory_pair(loop);
+  duet::async_scope scope;
+  scope.spawn(server.serve_connection(std::move(served)));
+  co_await duet::when_all(feed(peer, std::move(bytes)), drain(peer));
+  co_await scope.join();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -70,17 +85,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (it == m.end()) return std::nullopt;
     return it->second;
   });
-  router.on(later, [&loop](std::vector<int> v) -> duet::task<std::vector<int>> {
-    co_await loop.schedule();
-    co_return v;
-  });
+  router.on(later, [&loop](std::vector<int> v) { return answer_later(loop, std::move(v)); });
   duet::server server(loop, router);
-  loop.block_on([&]() -> duet::task<void> {
-    auto [peer, served] = duet::make_memory_pair(loop);
-    duet::async_scope scope;
-    scope.spawn(server.serve_connection(std::move(served)));
-    co_await duet::when_all(feed(peer, std::move(bytes)), drain(peer));
-    co_await scope.join();
-  }());
+  loop.block_on(serve_one(loop, server, std::move(bytes)));
   return 0;
 }
