@@ -1,17 +1,15 @@
 // A program that uses duet the way a user's project does: only through the
-// installed (or subproject) package, with no flags of duet's own build.
-#include <duet/codec/aggregate.hpp>
-#include <duet/codec/codec.hpp>
-#include <duet/codec/std_types.hpp>
-#include <duet/coro/sync_wait.hpp>
-#include <duet/coro/task.hpp>
-#include <duet/result.hpp>
-#include <duet/status.hpp>
-#include <duet/version.hpp>
+// installed (or subproject) package, with none of duet's own build flags.
+// It encodes and decodes a struct, runs a task with sync_wait, and makes two
+// calls from a client to a server over an in-memory connection.
+#include <duet/duet.hpp>
 
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
+
+namespace {
 
 struct point {
   std::string name;
@@ -19,9 +17,26 @@ struct point {
   std::vector<double> tags;
 };
 
+inline constexpr duet::method<"consumer.add", int(int, int)> add;
+inline constexpr duet::method<"consumer.greet", std::string(std::string)> greet;
+
 duet::task<int> twice(int n) { co_return 2 * n; }
 
 duet::task<int> add_twice(int a, int b) { co_return co_await twice(a) + co_await twice(b); }
+
+duet::task<bool> talk(duet::event_loop& loop, duet::server& server, duet::async_scope& connections) {
+  auto [near_end, far_end] = duet::make_memory_pair(loop);
+  connections.spawn(server.serve_connection(std::move(far_end)));
+  duet::client<duet::memory_stream> client(loop, std::move(near_end));
+  const int sum = co_await client.call(add, 40, 2);
+  const std::string greeting = co_await client.call(greet, "consumer");
+  co_await client.close();
+  server.stop();
+  co_await connections.join();
+  co_return sum == 42 && greeting == "hello, consumer";
+}
+
+}  // namespace
 
 int main() {
   const point in{"origin", -3, {0.5, 1.5}};
@@ -34,9 +49,19 @@ int main() {
     return 1;
   }
 
-  const int sum = duet::sync_wait(add_twice(20, 1));
-  if (sum != 42) {
+  if (duet::sync_wait(add_twice(20, 1)) != 42) {
     std::puts("consumer: task result is wrong");
+    return 1;
+  }
+
+  duet::event_loop loop;
+  duet::router router;
+  router.on(add, [](int a, int b) { return a + b; });
+  router.on(greet, [](std::string name) { return "hello, " + name; });
+  duet::server server(loop, router);
+  duet::async_scope connections;
+  if (!loop.block_on(talk(loop, server, connections))) {
+    std::puts("consumer: rpc over a memory pair gave wrong answers");
     return 1;
   }
 
