@@ -16,8 +16,10 @@
 #include <duet/coro/task.hpp>
 #include <duet/coro/when_all.hpp>
 
+#include <duet/loop/async_fd.hpp>
 #include <duet/loop/deadline.hpp>
 #include <duet/loop/event_loop.hpp>
+#include <duet/loop/scheduler.hpp>
 
 #include <duet/transport/endpoint.hpp>
 #include <duet/transport/memory.hpp>
