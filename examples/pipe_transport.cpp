@@ -3,18 +3,23 @@
 // duet's internals; the transport only needs duet::async_fd (fd readiness on
 // the loop) and the three members of the duet::transport concept.
 //
-// For now the child echoes bytes back and the parent checks them; the same
-// pipe_stream can carry a duet::client / duet::server session unchanged.
+// The child runs a duet server over its ends of the pipes; the parent calls
+// it through a duet::client over its ends. Above the transport, nothing
+// differs from TCP.
 
 #include <duet/coro/task.hpp>
-#include <duet/coro/when_all.hpp>
 #include <duet/loop/async_fd.hpp>
 #include <duet/loop/event_loop.hpp>
+#include <duet/rpc/client.hpp>
+#include <duet/rpc/method.hpp>
+#include <duet/rpc/router.hpp>
+#include <duet/rpc/server.hpp>
 #include <duet/transport/transport.hpp>
 
 #include <array>
 #include <cerrno>
 #include <csignal>  // std::signal: a pipe whose reader died raises SIGPIPE
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <span>
@@ -122,62 +127,47 @@ private:
 
 static_assert(duet::transport<pipe_stream>);
 
+inline void make_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
 namespace {
 
-// The child: a plain blocking echo until end of input.
+// The methods the child serves to its parent, over the pipes.
+inline constexpr duet::method<"child.pid", int()> child_pid;
+inline constexpr duet::method<"child.reverse", std::string(std::string)> reverse;
+inline constexpr duet::method<"child.sum", std::uint64_t(std::vector<std::uint32_t>)> sum;
+
+// The child: a duet server on its own loop, serving the one connection its
+// parent holds until the parent closes it.
 [[noreturn]] void run_child(int in, int out) {
-  std::array<char, 4096> buffer{};
-  for (;;) {
-    const ssize_t n = ::read(in, buffer.data(), buffer.size());
-    if (n <= 0) ::_exit(n == 0 ? 0 : 1);
-    for (ssize_t done = 0; done < n;) {
-      const ssize_t w = ::write(out, buffer.data() + done, static_cast<std::size_t>(n - done));
-      if (w <= 0) ::_exit(1);
-      done += w;
-    }
-  }
+  make_nonblocking(in);
+  make_nonblocking(out);
+  duet::event_loop loop;
+  duet::router router;
+  router.on(child_pid, [] { return static_cast<int>(::getpid()); });
+  router.on(reverse, [](std::string s) { return std::string(s.rbegin(), s.rend()); });
+  router.on(sum, [](const std::vector<std::uint32_t>& v) {
+    std::uint64_t total = 0;
+    for (std::uint32_t x : v) total += x;
+    return total;
+  });
+  duet::server server(loop, router);
+  loop.block_on(server.serve_connection(pipe_stream(loop, in, out)));
+  ::_exit(0);
 }
 
-void make_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+duet::task<int> talk(duet::event_loop& loop, pipe_stream pipes) {
+  duet::client client(loop, std::move(pipes));
+  const int pid = co_await client.call(child_pid);
+  const std::string backwards = co_await client.call(reverse, "over a pair of pipes");
+  // A payload larger than a pipe's buffer, so both sides must wait on it.
+  std::vector<std::uint32_t> numbers(100'000);
+  for (std::uint32_t i = 0; i < numbers.size(); ++i) numbers[i] = i;
+  const std::uint64_t total = co_await client.call(sum, numbers);
+  co_await client.close();
 
-duet::task<int> talk(pipe_stream& child) {
-  // Several pieces in one gather write, then read the echo back.
-  const std::string_view parts[] = {"hello ", "from ", "the ", "parent, ", std::string_view("over pipes\n")};
-  std::vector<duet::const_buffer> gather;
-  std::string expected;
-  for (auto part : parts) {
-    gather.push_back(std::as_bytes(std::span<const char>(part.data(), part.size())));
-    expected += part;
-  }
-  // A bigger payload too, larger than a pipe's buffer, so both sides wait.
-  const std::string big(200'000, 'x');
-  gather.push_back(std::as_bytes(std::span<const char>(big.data(), big.size())));
-  expected += big;
-
-  // Write and read at the same time: the child echoes as it reads, so a
-  // parent that wrote everything before reading would fill both pipes.
-  auto writer = [&]() -> duet::task<duet::io_result> { co_return co_await child.write(gather); };
-  auto reader = [&]() -> duet::task<std::string> {
-    std::string echoed;
-    std::array<std::byte, 8192> buffer{};
-    while (echoed.size() < expected.size()) {
-      const duet::io_result r = co_await child.read_some(buffer);
-      if (r.error || r.bytes == 0) break;
-      echoed.append(reinterpret_cast<const char*>(buffer.data()), r.bytes);
-    }
-    co_return echoed;
-  };
-  auto [written, echoed] = co_await duet::when_all(writer(), reader());
-  if (written.error || written.bytes != expected.size()) {
-    std::fprintf(stderr, "write failed: %s\n", written.error.message().c_str());
-    co_return 1;
-  }
-  if (echoed != expected) {
-    std::fprintf(stderr, "echo mismatch: %zu of %zu bytes\n", echoed.size(), expected.size());
-    co_return 1;
-  }
-  std::printf("the child echoed %zu bytes, starting with: %.*s", echoed.size(), 34, echoed.c_str());
-  co_return 0;
+  std::printf("child %d answered: \"%s\", and 0 + 1 + ... + 99999 = %llu\n", pid, backwards.c_str(),
+              static_cast<unsigned long long>(total));
+  co_return backwards == "sepip fo riap a revo" && total == 4'999'950'000ull ? 0 : 1;
 }
 
 }  // namespace
@@ -205,12 +195,9 @@ int main() {
   make_nonblocking(from_child[0]);
   make_nonblocking(to_child[1]);
 
+  // Closing the client ends the child's input: its server ends, and it exits.
   duet::event_loop loop;
-  int result = 0;
-  {
-    pipe_stream child(loop, from_child[0], to_child[1]);
-    result = loop.block_on(talk(child));
-  }  // closing the stream ends the child's input: it exits
+  const int result = loop.block_on(talk(loop, pipe_stream(loop, from_child[0], to_child[1])));
   int status = 0;
   ::waitpid(pid, &status, 0);
   return result != 0 ? result : (WIFEXITED(status) ? WEXITSTATUS(status) : 1);
