@@ -107,7 +107,7 @@ class client {
                                                           Args... args) {
     detail::session_core& core = *m_session;
     detail::pending_call call;
-    co_await core.admit(call, options.deadline_from(clock::now()));
+    co_await core.admit(call, options.effective_deadline());
     if (!call.done) {
       byte_writer writer = core.begin_request(call, method_id);
       try {

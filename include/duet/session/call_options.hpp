@@ -22,14 +22,12 @@ struct call_options {
   /// The latest time the call may end.
   std::optional<time_point> deadline{};
 
-  /// The effective deadline for a call issued at `now`.
-  [[nodiscard]] std::optional<time_point> deadline_from(time_point now) const {
-    std::optional<time_point> result = deadline;
-    if (timeout) {
-      const time_point by_timeout = now + *timeout;
-      result = result ? std::min(*result, by_timeout) : by_timeout;
-    }
-    return result;
+  /// The effective deadline for a call issued now; the clock is read only
+  /// when there is a timeout, so calls without one pay nothing.
+  [[nodiscard]] std::optional<time_point> effective_deadline() const {
+    if (!timeout) return deadline;
+    const time_point by_timeout = deadline_after(*timeout);
+    return deadline ? std::min(*deadline, by_timeout) : by_timeout;
   }
 };
 
