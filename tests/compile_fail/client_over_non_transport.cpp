@@ -1,4 +1,4 @@
-// expect-error: duet::transport|transport<
+// expect-error: satisfaction of 'transport<|does not satisfy 'transport'
 // A type with no read_some/write/close cannot carry a client.
 #include <duet/rpc/client.hpp>
 
