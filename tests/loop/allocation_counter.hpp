@@ -8,10 +8,12 @@
 #include <cstdlib>
 #include <new>
 
-#if defined(__SANITIZE_ADDRESS__)
+// AddressSanitizer and ThreadSanitizer both replace operator new
+// themselves, so counting is off under either.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define DUET_TEST_SANITIZED 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define DUET_TEST_SANITIZED 1
 #endif
 #endif
@@ -19,7 +21,7 @@
 namespace duet_test {
 
 struct allocation_counter {
-  /// False under AddressSanitizer, which owns operator new: the counting
+  /// False under AddressSanitizer or ThreadSanitizer, which own operator new: the counting
   /// tests then skip.
 #if defined(DUET_TEST_SANITIZED)
   static constexpr bool available = false;
