@@ -1,0 +1,114 @@
+// duet's client for the peer benchmark kit (see bench/README.md):
+//
+//     duet_bench_client --port P --connections C --inflight N --calls TOTAL --payload BYTES
+//
+// Opens C connections to 127.0.0.1:P, makes one untimed echo call on each, then
+// keeps N calls in flight on each connection (N caller coroutines per
+// connection, each issuing its next call when the last one completes) until
+// TOTAL calls have completed. One thread, one event loop. Prints the kit's JSON
+// line plus "allocs_per_call" (operator new calls during the timed phase over
+// the calls made); exits nonzero on a mismatch, a failed or a missing call.
+#include "bench_common.hpp"
+
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <vector>
+
+namespace duet_bench {
+
+using rpc_client = duet::client<duet::tcp_stream>;
+
+struct run_state {
+  options opts;
+  latency_stats stats;
+  std::uint64_t issued = 0;  // calls handed out to callers (the sequence numbers)
+  std::uint64_t failures_reported = 0;
+};
+
+// One caller: issues call after call on `client` until the total is handed out.
+duet::task<void> caller(run_state& state, rpc_client& client, std::uint64_t slot) {
+  std::vector<std::byte> request(state.opts.payload);
+  fill_pattern(request, slot);
+  while (state.issued < state.opts.calls) {
+    stamp(request, state.issued++);
+    const auto issued_at = bench_clock::now();
+    // A copy goes out (the arguments are taken by value); `request` stays to compare with.
+    duet::result<std::vector<std::byte>> response = co_await client.try_call(echo, request);
+    const bool ok = response && *response == request;
+    state.stats.record(issued_at, ok);
+    if (!ok && state.failures_reported++ < 5) {
+      std::fprintf(stderr, "duet_bench_client: call failed: %s\n",
+                   response ? "response differs from request" : response.error().to_string().c_str());
+    }
+  }
+}
+
+duet::task<int> run(duet::event_loop& loop, run_state& state, double& allocs_per_call) {
+  const options& o = state.opts;
+  std::vector<std::unique_ptr<rpc_client>> clients;
+  clients.reserve(o.connections);
+  for (std::uint32_t i = 0; i < o.connections; ++i) {
+    auto stream = co_await duet::tcp_stream::connect(loop, duet::endpoint::loopback_v4(o.port));
+    if (!stream) {
+      std::fprintf(stderr, "duet_bench_client: connect to 127.0.0.1:%u: %s\n", o.port,
+                   stream.error().message().c_str());
+      co_return 1;
+    }
+    clients.push_back(std::make_unique<rpc_client>(loop, std::move(stream).value()));
+  }
+
+  // Untimed: one call per connection, so the clock starts on live connections.
+  std::vector<std::byte> warm(o.payload, std::byte{'w'});
+  for (auto& c : clients) {
+    duet::result<std::vector<std::byte>> r = co_await c->try_call(echo, warm);
+    if (!r || *r != warm) {
+      std::fprintf(stderr, "duet_bench_client: the untimed call failed: %s\n",
+                   r ? "response differs from request" : r.error().to_string().c_str());
+      co_return 1;
+    }
+  }
+
+  std::vector<duet::task<void>> callers;
+  callers.reserve(static_cast<std::size_t>(o.connections) * o.inflight);
+  for (std::uint32_t c = 0; c < o.connections; ++c) {
+    for (std::uint32_t s = 0; s < o.inflight; ++s) {
+      callers.push_back(caller(state, *clients[c], std::uint64_t{c} * o.inflight + s));
+    }
+  }
+
+  // Counted from here: the timed phase only (each caller's request buffer is
+  // made inside it, a fixed cost of C x N allocations spread over every call).
+  const std::uint64_t allocs_before = allocations();
+  state.stats.start();
+  co_await duet::when_all(std::move(callers));
+  state.stats.stop();
+  const std::uint64_t allocs_after = allocations();
+  allocs_per_call = state.stats.completed() == 0
+                        ? 0.0
+                        : static_cast<double>(allocs_after - allocs_before) / static_cast<double>(state.stats.completed());
+
+  for (auto& c : clients) co_await c->close();
+  co_return 0;
+}
+
+}  // namespace duet_bench
+
+int main(int argc, char** argv) {
+  using namespace duet_bench;
+  const options o = parse_options(argc, argv, true);
+  run_state state{o, latency_stats(o.calls)};
+  double allocs_per_call = 0;
+  int status = 0;
+  try {
+    duet::event_loop loop;
+    status = loop.block_on(run(loop, state, allocs_per_call));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "duet_bench_client: %s\n", e.what());
+    return 1;
+  }
+  if (status != 0) return status;
+  print_result("duet", o, state.stats, allocs_per_call);
+  return state.stats.mismatches() == 0 && state.stats.completed() == o.calls ? 0 : 1;
+}

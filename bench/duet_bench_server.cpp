@@ -1,0 +1,103 @@
+// duet's server for the peer benchmark kit (see bench/README.md):
+//
+//     duet_bench_server --port P
+//
+// Serves the echo method on 127.0.0.1:P with duet::server on one event loop,
+// prints "ready" once it listens, and runs until SIGTERM (or SIGINT). Then it
+// prints {"allocs_per_call": X, "calls": N}: operator new calls from the first
+// call served on, over the calls served after that first one, and exits 0.
+#include "bench_common.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace duet_bench {
+
+// Touched on the loop's thread only (the handler and the stop coroutine).
+struct server_counts {
+  std::uint64_t served = 0;
+  std::uint64_t allocs_at_first_call = 0;  // after the first call's handler ran
+  std::uint64_t allocs_at_stop = 0;
+  std::uint64_t served_at_stop = 0;
+};
+
+}  // namespace duet_bench
+
+int main(int argc, char** argv) {
+  using namespace duet_bench;
+  const options o = parse_options(argc, argv, false);
+
+  // Blocked before any thread exists, so every thread inherits the mask and
+  // only the sigwait() below ever sees these signals.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  if (pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr) != 0) {
+    std::fprintf(stderr, "duet_bench_server: pthread_sigmask failed\n");
+    return 1;
+  }
+
+  server_counts counts;
+  duet::event_loop loop;
+  duet::router router;
+  router.on(echo, [&counts](std::vector<std::byte> payload) {
+    if (++counts.served == 1) counts.allocs_at_first_call = allocations();
+    return payload;
+  });
+  duet::server server(loop, router);
+
+  duet::tcp_listener listener = [&] {
+    try {
+      return duet::tcp_listener::listen(loop, duet::endpoint::loopback_v4(o.port));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "duet_bench_server: %s\n", e.what());
+      std::exit(1);
+    }
+  }();
+
+  std::atomic<bool> stop_requested{false};
+  std::thread signal_waiter([&] {
+    int signal_number = 0;
+    sigwait(&stop_signals, &signal_number);
+    stop_requested.store(true);
+    // stop() belongs to the loop's thread: hop there to call it.
+    duet::sync_wait([&]() -> duet::task<void> {
+      co_await loop.schedule();
+      counts.allocs_at_stop = allocations();
+      counts.served_at_stop = counts.served;
+      server.stop();
+    }());
+  });
+
+  std::puts("ready");
+  std::fflush(stdout);
+
+  try {
+    loop.block_on(server.serve(std::move(listener)));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "duet_bench_server: %s\n", e.what());
+    std::_Exit(1);  // the signal waiter may be blocked for good: do not join it
+  }
+  if (!stop_requested.load()) {
+    std::fprintf(stderr, "duet_bench_server: serving ended before SIGTERM\n");
+    std::_Exit(1);
+  }
+  signal_waiter.join();
+
+  const std::uint64_t calls = counts.served_at_stop > 1 ? counts.served_at_stop - 1 : 0;
+  const double per_call =
+      calls == 0 ? 0.0 : static_cast<double>(counts.allocs_at_stop - counts.allocs_at_first_call) / static_cast<double>(calls);
+  std::printf("{\"allocs_per_call\": %.2f, \"calls\": %llu}\n", per_call, static_cast<unsigned long long>(calls));
+  std::fflush(stdout);
+  return 0;
+}
