@@ -36,7 +36,7 @@ duet::task<void> caller(run_state& state, rpc_client& client, std::uint64_t slot
     const auto issued_at = bench_clock::now();
     // A copy goes out (the arguments are taken by value); `request` stays to compare with.
     duet::result<std::vector<std::byte>> response = co_await client.try_call(echo, request);
-    const bool ok = response && *response == request;
+    const bool ok = response && same_bytes(*response, request);
     state.stats.record(issued_at, ok);
     if (!ok && state.failures_reported++ < 5) {
       std::fprintf(stderr, "duet_bench_client: call failed: %s\n",
@@ -63,7 +63,7 @@ duet::task<int> run(duet::event_loop& loop, run_state& state, double& allocs_per
   std::vector<std::byte> warm(o.payload, std::byte{'w'});
   for (auto& c : clients) {
     duet::result<std::vector<std::byte>> r = co_await c->try_call(echo, warm);
-    if (!r || *r != warm) {
+    if (!r || !same_bytes(*r, warm)) {
       std::fprintf(stderr, "duet_bench_client: the untimed call failed: %s\n",
                    r ? "response differs from request" : r.error().to_string().c_str());
       co_return 1;
