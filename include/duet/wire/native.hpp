@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <cstdint>
 #include <span>
 #include <stdexcept>  // invalid_argument, length_error
@@ -159,8 +160,10 @@ inline void encode_metadata(byte_vector& out, std::span<const metadata_entry> en
   const auto append_string = [&out](std::string_view s) {
     if (s.size() > 0xffffffffu) throw std::length_error("duet: metadata key or value too long");
     detail::append_varint32(out, static_cast<std::uint32_t>(s.size()));
-    const auto* bytes = reinterpret_cast<const std::byte*>(s.data());
-    out.insert(out.end(), bytes, bytes + s.size());
+    // resize + memcpy rather than insert: see encode_frame.
+    const std::size_t at = out.size();
+    out.resize(at + s.size());
+    if (!s.empty()) std::memcpy(out.data() + at, s.data(), s.size());
   };
   for (const metadata_entry& e : entries) {
     if (!is_valid_metadata_key(e.key)) throw std::invalid_argument("duet: invalid metadata key");
