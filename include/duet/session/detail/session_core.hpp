@@ -6,14 +6,15 @@
 #include <duet/session/call_table.hpp>
 #include <duet/session/session_options.hpp>
 #include <duet/status.hpp>
+#include <duet/wire/encoder.hpp>
 #include <duet/wire/frame.hpp>
 #include <duet/wire/native.hpp>
 
 #include <algorithm>
 #include <coroutine>
 #include <cstdint>
-#include <cstring>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -204,13 +205,9 @@ class session_core {
     if (m_closing) return;
     std::string_view text = s.message();
     if (text.size() > m_peer_max_frame_size) text = text.substr(0, m_peer_max_frame_size);
-    const std::size_t start = m_out.size();
-    m_out.resize(start + frame_header_size + text.size());
     const auto code = static_cast<std::uint16_t>(s.ok() ? status_code::internal : s.code());
-    store_frame_header(m_out.data() + start,
-                       frame_header{frame_kind::response, 0, code, id, 0, 0,
-                                    static_cast<std::uint32_t>(text.size())});
-    if (!text.empty()) std::memcpy(m_out.data() + start + frame_header_size, text.data(), text.size());
+    encode_frame(m_out, frame_header{frame_kind::response, 0, code, id, 0, 0, 0}, {},
+                 std::as_bytes(std::span<const char>(text.data(), text.size())));
     wake_writer();
   }
 
@@ -441,13 +438,7 @@ class session_core {
         if (m_dispatcher != nullptr) m_dispatcher->dispatch(*this, frame);
         return;
       case frame_kind::ping: {
-        const std::size_t start = m_out.size();
-        m_out.resize(start + frame_header_size + frame.payload.size());
-        store_frame_header(m_out.data() + start,
-                           frame_header{frame_kind::pong, 0, 0, h.id, 0, 0,
-                                        static_cast<std::uint32_t>(frame.payload.size())});
-        if (!frame.payload.empty())
-          std::memcpy(m_out.data() + start + frame_header_size, frame.payload.data(), frame.payload.size());
+        encode_frame(m_out, frame_header{frame_kind::pong, 0, 0, h.id, 0, 0, 0}, {}, frame.payload);
         wake_writer();
         return;
       }
