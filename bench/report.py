@@ -1,0 +1,483 @@
+#!/usr/bin/env python3
+"""Turns one regeneration's raw results into docs/performance.md (driven by bench/report.sh).
+
+    report.py context DIR             records the machine, g++, duet's commit and the knobs in DIR/context.json
+    report.py sweep-data SWEEP.jsonl  prints the sweep's medians as a gnuplot data table (for plot.sh)
+    report.py render DIR --out FILE --image PNG --notes NOTES
+                                      writes the report from DIR's files:
+      context.json   machine and settings (from `context`)
+      steps.jsonl    {"step","seconds","exit"} per step report.sh ran
+      commands.sh    the commands report.sh ran, in order
+      kit.jsonl      the peer kit's results file (run.sh with duet as the extra peer)
+      allocs.jsonl   dedicated duet runs: the client's JSON line and the server's allocs line
+      sweep.jsonl    bench/sweep.sh's results
+      compile.json   bench/compile_time.sh's JSON line (optional)
+      memory.jsonl   duet_bench_memory's JSON lines (optional)
+Standard library only.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+
+RAW, ASIO, DUET = "raw_epoll", "asio_coro", "duet"
+PEER_ORDER = [RAW, ASIO, "grpc", "capnp", DUET]
+SCENARIO_LABEL = {
+    "A": "A: 1 connection, 1 in flight, 16 B",
+    "B": "B: 1 connection, 64 in flight, 16 B",
+    "C": "C: 8 connections × 16 in flight, 16 B",
+    "D": "D: 1 connection, 16 in flight, 64 KiB",
+}
+SATURATED_FROM = 16  # the sweep's levels at and above this are compared for the part-4 target
+SWEEP_TOLERANCE = 0.90  # a level may be this fraction of the best smaller level (the VM drifts)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_jsonl(path):
+    if not os.path.exists(path):
+        return []
+    out = []
+    for line in open(path):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                pass
+    return out
+
+
+def read_json(path):
+    recs = read_jsonl(path)
+    return recs[-1] if recs else None
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+class Results:
+    """Per (scenario, peer): the good records and the count of failed ones, in file order."""
+
+    def __init__(self, records):
+        self.meta = next((r for r in records if r.get("meta")), {})
+        self.good, self.failed = {}, {}
+        for r in records:
+            if r.get("meta") or "peer" not in r:
+                continue
+            key = (r.get("scenario"), r["peer"])
+            self.good.setdefault(key, [])
+            self.failed.setdefault(key, 0)
+            if "error" in r:
+                self.failed[key] += 1
+            else:
+                self.good[key].append(r)
+
+    def scenarios(self):
+        return sorted({s for s, _ in self.good}, key=scenario_key)
+
+    def peers(self, scenario=None):
+        found = {p for s, p in self.good if scenario is None or s == scenario}
+        return sorted(found, key=lambda p: (PEER_ORDER.index(p) if p in PEER_ORDER else len(PEER_ORDER), p))
+
+    def med(self, scenario, peer, key):
+        return median(r.get(key) for r in self.good.get((scenario, peer), []))
+
+    def runs(self, scenario, peer):
+        ok, bad = len(self.good.get((scenario, peer), [])), self.failed.get((scenario, peer), 0)
+        return f"{ok}" + (f" ({bad} FAILED)" if bad else "")
+
+
+def scenario_key(s):
+    if s and s.startswith("sweep-"):
+        return (1, int(s[6:]))
+    return (0, s or "")
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def num(x, digits=0):
+    if x is None:
+        return "n/a"
+    return f"{x:,.{digits}f}"
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def fmt_ratio(r):
+    return "n/a" if r is None else f"{r:.2f}"
+
+
+def verdict(ok):
+    return "not measured" if ok is None else ("**met**" if ok else "**not met**")
+
+
+def md_table(header, rows, align=None):
+    align = align or ["---"] * len(header)
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- context
+
+
+def sh(*cmd, cwd=None):
+    try:
+        return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def cmd_context(args):
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cpu = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    dirty = sh("git", "status", "--porcelain", "--untracked-files=no", "--", "include", "bench", cwd=repo)
+    ctx = {
+        "date": sh("date", "-u", "+%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu or platform.processor() or "?",
+        "cores": os.cpu_count(),
+        "kernel": platform.release(),
+        "os": sh("sh", "-c", ". /etc/os-release && echo \"$PRETTY_NAME\""),
+        "gxx": sh("g++", "--version").splitlines()[0] if sh("g++", "--version") else "?",
+        "commit": sh("git", "rev-parse", "--short", "HEAD", cwd=repo) or "?",
+        "commit_subject": sh("git", "log", "-1", "--format=%s", cwd=repo),
+        "dirty": [l[3:] for l in dirty.splitlines()],
+        "glibc_tunables": os.environ.get("GLIBC_TUNABLES", ""),
+        "knobs": {k: os.environ[k] for k in ("RUNS", "PEERS", "SCENARIOS", "SWEEP_PEERS", "LEVELS", "SWEEP_RUNS",
+                                              "ALLOC_RUNS", "STEPS", "CALLS") if k in os.environ},
+    }
+    with open(os.path.join(args.dir, "context.json"), "w") as f:
+        json.dump(ctx, f, indent=1)
+        f.write("\n")
+
+
+# ---------------------------------------------------------------- sweep
+
+
+def sweep_levels(res):
+    return sorted(int(s[6:]) for s in {s for s, _ in res.good} if s and s.startswith("sweep-"))
+
+
+def cmd_sweep_data(args):
+    res = Results(read_jsonl(args.file))
+    peers = res.peers()
+    print("inflight " + " ".join(peers))
+    for level in sweep_levels(res):
+        vals = [res.med(f"sweep-{level}", p, "calls_per_s") for p in peers]
+        print(f"{level} " + " ".join("NaN" if v is None else f"{v:.0f}" for v in vals))
+
+
+def sweep_flatness(res, peer):
+    """The worst ratio, over levels above SATURATED_FROM, of calls/s to the best smaller level >= it."""
+    levels = [l for l in sweep_levels(res) if l >= SATURATED_FROM]
+    worst, best = None, None
+    for level in levels:
+        v = res.med(f"sweep-{level}", peer, "calls_per_s")
+        if v is None:
+            return None
+        if best is not None:
+            r = v / best
+            worst = r if worst is None else min(worst, r)
+        best = v if best is None else max(best, v)
+    return worst
+
+
+# ---------------------------------------------------------------- render
+
+
+def render(args):
+    d = args.dir
+    ctx = read_json(os.path.join(d, "context.json")) or {}
+    kit = Results(read_jsonl(os.path.join(d, "kit.jsonl")))
+    sweep = Results(read_jsonl(os.path.join(d, "sweep.jsonl")))
+    allocs = read_jsonl(os.path.join(d, "allocs.jsonl"))
+    compile_ = read_json(os.path.join(d, "compile.json"))
+    memory = read_jsonl(os.path.join(d, "memory.jsonl"))
+    steps = read_jsonl(os.path.join(d, "steps.jsonl"))
+    commands = open(os.path.join(d, "commands.sh")).read().strip() if os.path.exists(
+        os.path.join(d, "commands.sh")) else ""
+    notes = open(args.notes).read() if args.notes and os.path.exists(args.notes) else ""
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    rel = lambda p: os.path.relpath(os.path.abspath(p), out_dir)
+    med = kit.med
+    o = []
+    w = o.append
+
+    # ---- heading, machine
+    w("# duet — performance\n")
+    w("Generated by `bench/report.sh` from the raw results in "
+      f"[{rel(d)}]({rel(d)}/); do not edit by hand — the prose at the end comes from "
+      "`bench/report-notes.md`. The machine is a shared 2-vCPU VM whose speed drifts by tens of "
+      "percent within minutes, so compare peers only within one run, where their runs interleave, "
+      "and trust ratios and medians more than absolute numbers.\n")
+    w("## Machine and build\n")
+    dirty = ctx.get("dirty") or []
+    commit = f"`{ctx.get('commit', '?')}` ({ctx.get('commit_subject', '')})"
+    if dirty:
+        commit += " **plus uncommitted changes** in " + ", ".join(f"`{p}`" for p in dirty)
+    meta = kit.meta or sweep.meta
+    tunables = ctx.get("glibc_tunables") or meta.get("glibc_tunables") or ""
+    w(f"- **Date:** {ctx.get('date', meta.get('date', '?'))}")
+    w(f"- **Machine:** {ctx.get('cpu', meta.get('cpu', '?'))}, {ctx.get('cores', meta.get('cores', '?'))} cores, "
+      f"Linux {ctx.get('kernel', meta.get('kernel', '?'))}, {ctx.get('os', '')}".rstrip(", "))
+    w(f"- **Compiler:** {ctx.get('gxx', '?')}; duet's bench binaries and the kit's peers at -O2")
+    w(f"- **duet:** commit {commit}")
+    if meta:
+        w(f"- **Peers (Debian packages):** gRPC {meta.get('grpc', '?')}, Cap'n Proto {meta.get('capnp', '?')}, "
+          f"asio {meta.get('asio', '?')}")
+    w(f"- **GLIBC_TUNABLES:** " + (f"`{tunables}` (inherited by every binary)" if tunables else "not set"))
+    w("- **Pinning:** every server on CPU 1, every client on CPU 0 (`taskset`), 127.0.0.1 only; a fresh "
+      "server on a fresh port for every client run")
+    if steps:
+        total = sum(s.get("seconds", 0) for s in steps)
+        w(f"- **Regeneration took** {total / 60:.1f} min: " + ", ".join(
+            f"{s['step']} {s['seconds']:.0f} s" + ("" if s.get("exit", 0) == 0 else f" (exit {s['exit']})")
+            for s in steps))
+    w("")
+
+    # ---- commands
+    w("## Commands\n")
+    knobs = " ".join(f"{k}={v!r}" if " " in v else f"{k}={v}" for k, v in (ctx.get("knobs") or {}).items())
+    w("One command regenerates this file, the plot and the raw results:\n")
+    w("```sh\n" + (f"{knobs} " if knobs else "") + "bench/report.sh\n```\n")
+    if commands:
+        w("which ran, in order:\n")
+        w("```sh\n" + commands + "\n```\n")
+
+    # ---- targets
+    runs_a = len(kit.good.get(("A", DUET), []))
+    w("## Issue 3's targets\n")
+    w("Computed from the medians below (each over the runs in the table's `runs` column).\n")
+    rows = []
+
+    def throughput_target(s, what, floor_factor, ahead_of_asio):
+        d_, r_, a_ = med(s, DUET, "calls_per_s"), med(s, RAW, "calls_per_s"), med(s, ASIO, "calls_per_s")
+        rr = ratio(d_, r_)
+        rows.append([f"{s}: calls/s ≥ {floor_factor} × raw floor", f"{fmt_ratio(rr)} × ({num(d_)} / {num(r_)})",
+                     verdict(None if rr is None else rr >= floor_factor)])
+        if ahead_of_asio:
+            ra = ratio(d_, a_)
+            rows.append([f"{s}: ahead of hand-written asio", f"{fmt_ratio(ra)} × ({num(d_)} / {num(a_)})",
+                         verdict(None if ra is None else ra > 1.0)])
+
+    p50d, p50r = med("A", DUET, "p50_us"), med("A", RAW, "p50_us")
+    ra = ratio(p50d, p50r)
+    rows.append(["A: p50 latency ≤ 1.10 × raw floor's", f"{fmt_ratio(ra)} × ({num(p50d, 1)} µs / {num(p50r, 1)} µs)",
+                 verdict(None if ra is None else ra <= 1.10)])
+    throughput_target("B", "", 0.85, True)
+    throughput_target("C", "", 0.8, True)
+    dd, dr, da = med("D", DUET, "calls_per_s"), med("D", RAW, "calls_per_s"), med("D", ASIO, "calls_per_s")
+    better = max([v for v in (dr, da) if v is not None], default=None)
+    rd = ratio(dd, better)
+    rows.append(["D: calls/s ≥ 0.9 × the better of raw and asio",
+                 f"{fmt_ratio(rd)} × ({num(dd)} / {num(better)})", verdict(None if rd is None else rd >= 0.9)])
+
+    alloc = alloc_table(allocs)
+    for side in ("client", "server"):
+        vals = [alloc[s][side] for s in ("A", "B", "C") if s in alloc and alloc[s].get(side) is not None]
+        worst = max(vals) if vals else None
+        rows.append([f"0 allocations per call, {side} (A-C: 16-byte payloads)",
+                     "n/a" if worst is None else f"at most {worst:.2f}",
+                     verdict(None if worst is None else worst == 0)])
+    flat = sweep_flatness(sweep, DUET)
+    rows.append([f"calls/s does not fall with calls in flight (each level ≥ {SATURATED_FROM} at least "
+                 f"{SWEEP_TOLERANCE:.2f} × the best smaller one)",
+                 "n/a" if flat is None else f"worst {flat:.2f} ×", verdict(None if flat is None else flat >= SWEEP_TOLERANCE)])
+    secs = compile_.get("seconds") if compile_ else None
+    mb = compile_.get("max_rss_mb") if compile_ else None
+    rows.append(["compile time ≤ 5 s (g++ 12, -O2)", "not measured" if secs is None else f"{secs:.2f} s",
+                 verdict(None if secs is None else secs <= 5)])
+    rows.append(["compile memory ≤ 350 MB", "not measured" if mb is None else f"{mb:.0f} MB",
+                 verdict(None if mb is None else mb <= 350)])
+    w(md_table(["target", "measured", ""], rows, ["---", "---", "---"]))
+    w("")
+
+    # ---- kit table
+    w("## Every peer, scenarios A-D (the peer kit)\n")
+    if kit.good:
+        w("The kit's scenarios (`/work/shared/peers/README.md`): raw_epoll is the floor (no RPC semantics), "
+          "asio_coro what a competent user hand-rolls on asio, then gRPC and Cap'n Proto. Median over runs of each "
+          "column; `× raw` is calls/s over raw_epoll's, `MB/s` payload bytes per second one way.\n")
+        rows = []
+        for s in kit.scenarios():
+            floor = med(s, RAW, "calls_per_s")
+            for p in kit.peers(s):
+                recs = kit.good.get((s, p), [])
+                if not recs:
+                    rows.append([s, p, "FAILED", "", "", "", "", kit.runs(s, p)])
+                    continue
+                cps = med(s, p, "calls_per_s")
+                payload = recs[0].get("payload", 0)
+                rows.append([s, f"**{p}**" if p == DUET else p, num(cps), fmt_ratio(ratio(cps, floor)),
+                             num(cps * payload / 1e6, 1), num(med(s, p, "p50_us"), 1), num(med(s, p, "p99_us"), 1),
+                             kit.runs(s, p)])
+        w(md_table(["scenario", "peer", "calls/s", "× raw", "MB/s", "p50 µs", "p99 µs", "runs"], rows,
+                   ["---", "---", "---:", "---:", "---:", "---:", "---:", "---"]))
+        w("\n" + "\n".join(f"- {SCENARIO_LABEL[s]}" for s in kit.scenarios() if s in SCENARIO_LABEL) + "\n")
+        w("duet's ratios (calls/s, medians):\n")
+        rows = []
+        for s in kit.scenarios():
+            d_, r_, a_ = med(s, DUET, "calls_per_s"), med(s, RAW, "calls_per_s"), med(s, ASIO, "calls_per_s")
+            b_ = max([v for v in (r_, a_) if v is not None], default=None)
+            rows.append([SCENARIO_LABEL.get(s, s), fmt_ratio(ratio(d_, r_)), fmt_ratio(ratio(d_, a_)),
+                         fmt_ratio(ratio(d_, b_)),
+                         fmt_ratio(ratio(med(s, DUET, "p50_us"), med(s, RAW, "p50_us")))])
+        w(md_table(["scenario", "duet ÷ raw", "duet ÷ asio", "duet ÷ better of raw, asio", "p50: duet ÷ raw"], rows,
+                   ["---", "---:", "---:", "---:", "---:"]))
+        if tunables:
+            w(f"\nRun with `GLIBC_TUNABLES={tunables}`; the kit's README explains how much this changes gRPC's and "
+              "Cap'n Proto's D.")
+        else:
+            w("\nRun without `GLIBC_TUNABLES`; gRPC and Cap'n Proto lose much of their D to glibc malloc trimming "
+              "(see the kit's README): set it to compare them fairly in D.")
+    else:
+        w("Not measured (no kit results).")
+    w("")
+
+    # ---- allocations
+    w("## Allocations per call\n")
+    if alloc:
+        w("From dedicated duet runs (one pinned server and client per scenario, the kit's parameters) with a "
+          "replaced global `operator new` in both binaries: the client counts from the end of its warm-up to the "
+          "end of the timed phase, the server from its first call served to SIGTERM; both divide by calls. "
+          "The client's figure includes what the benchmark itself allocates (see `bench/README.md`).\n")
+        rows = []
+        for s in sorted(alloc):
+            a = alloc[s]
+            rows.append([SCENARIO_LABEL.get(s, s), num(a.get("client"), 2), num(a.get("server"), 2),
+                         num(a.get("server_calls"))])
+        w(md_table(["scenario", "client", "server", "calls the server counted"], rows,
+                   ["---", "---:", "---:", "---:"]))
+        kit_client = {s: med(s, DUET, "allocs_per_call") for s in kit.scenarios()}
+        if any(v is not None for v in kit_client.values()):
+            w("\nThe client's figure in the kit's runs (median): " + ", ".join(
+                f"{s} {v:.2f}" for s, v in kit_client.items() if v is not None) + ".")
+    else:
+        w("Not measured.")
+    w("")
+
+    # ---- sweep
+    w("## Calls in flight on one connection\n")
+    levels = sweep_levels(sweep)
+    if levels:
+        peers = sweep.peers()
+        nruns = max((len(v) for v in sweep.good.values()), default=0)
+        w(f"Calls per second (median of {nruns} runs) with 1 to {levels[-1]} calls in flight on one connection, "
+          "16-byte payloads (`bench/sweep.sh`). The last row is the part-4 check: the worst ratio of a level "
+          f"≥ {SATURATED_FROM} to the best smaller level ≥ {SATURATED_FROM}.\n")
+        rows = []
+        for level in levels:
+            rows.append([level] + [num(sweep.med(f"sweep-{level}", p, "calls_per_s")) for p in peers])
+        rows.append(["worst ÷ best below"] + [fmt_ratio(sweep_flatness(sweep, p)) for p in peers])
+        w(md_table(["in flight"] + [f"**{p}**" if p == DUET else p for p in peers], rows,
+                   ["---:"] + ["---:"] * len(peers)))
+        failed = sum(sweep.failed.values())
+        if failed:
+            w(f"\n{failed} sweep runs FAILED (see the results file).")
+        w(f"\n![calls per second against calls in flight]({rel(args.image)})\n")
+        w("p50 latency (µs, median) at each level:\n")
+        rows = [[level] + [num(sweep.med(f"sweep-{level}", p, "p50_us"), 1) for p in peers] for level in levels]
+        w(md_table(["in flight"] + peers, rows, ["---:"] + ["---:"] * len(peers)))
+    else:
+        w("Not measured.")
+    w("")
+
+    # ---- compile time
+    w("## Compile time\n")
+    if compile_:
+        w("A translation unit that includes the client, the server and the TCP transport and defines a few "
+          "methods (`bench/compile_time.sh`):\n")
+        w(f"- **{compile_.get('seconds', 0):.2f} s**, **{compile_.get('max_rss_mb', 0):.0f} MB** peak memory "
+          "(target: at most 5 s and 350 MB)")
+        if compile_.get("command"):
+            w(f"- command:\n\n  ```sh\n  {compile_['command']}\n  ```")
+        extra = {k: v for k, v in compile_.items() if k not in ("seconds", "max_rss_mb", "command")}
+        if extra:
+            w("- also: " + ", ".join(f"{k} = {v}" for k, v in extra.items()))
+    else:
+        w("Not measured (`bench/compile_time.sh` missing or failed).")
+    w("")
+
+    # ---- memory
+    w("## Memory\n")
+    if memory:
+        w("Measured by `duet_bench_memory` (`bench/memory.cpp`):\n")
+        rows = []
+        for m in memory:
+            context = ", ".join(f"{k.replace('_', ' ')} {num(v) if isinstance(v, (int, float)) else v}"
+                                for k, v in m.items() if "bytes" not in k)
+            for k, v in m.items():
+                if "bytes" in k:
+                    rows.append([context, k.replace("_", " "), num(v) if isinstance(v, (int, float)) else v])
+        w(md_table(["setting", "measure", "bytes"], rows, ["---", "---", "---:"]))
+    else:
+        w("Not measured (`duet_bench_memory` missing or failed).")
+    w("")
+
+    # ---- notes
+    if notes:
+        w(notes.rstrip("\n"))
+        w("")
+
+    text = "\n".join(o)
+    with open(args.out, "w") as f:
+        f.write(text)
+
+
+def alloc_table(allocs):
+    """scenario -> {"client": x, "server": y, "server_calls": n}, medians over the dedicated runs."""
+    acc = {}
+    for r in allocs:
+        s = r.get("scenario")
+        if s is None or r.get("allocs_per_call") is None:
+            continue
+        side = r.get("side", "client")
+        acc.setdefault(s, {}).setdefault(side, []).append(r)
+    out = {}
+    for s, sides in acc.items():
+        out[s] = {
+            "client": median(x["allocs_per_call"] for x in sides.get("client", [])),
+            "server": median(x["allocs_per_call"] for x in sides.get("server", [])),
+            "server_calls": median(x.get("calls") for x in sides.get("server", [])),
+        }
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("context")
+    c.add_argument("dir")
+    c.set_defaults(func=cmd_context)
+    s = sub.add_parser("sweep-data")
+    s.add_argument("file")
+    s.set_defaults(func=cmd_sweep_data)
+    r = sub.add_parser("render")
+    r.add_argument("dir")
+    r.add_argument("--out", required=True)
+    r.add_argument("--image", required=True)
+    r.add_argument("--notes")
+    r.set_defaults(func=render)
+    args = ap.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
