@@ -9,6 +9,7 @@
 #include <utility>
 
 #include <duet/coro/concepts.hpp>
+#include <duet/coro/detail/frame_cache.hpp>
 
 namespace duet::inline v0 {
 
@@ -21,7 +22,7 @@ namespace detail {
 /// frame at its final suspend point and then reports to the scope.
 class spawned_work {
 public:
-  class promise_type {
+  class promise_type : public pooled_frame {
   public:
     spawned_work get_return_object() noexcept {
       return spawned_work{std::coroutine_handle<promise_type>::from_promise(*this)};

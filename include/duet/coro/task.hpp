@@ -5,6 +5,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <duet/coro/detail/frame_cache.hpp>
 #include <duet/coro/detail/promise_result.hpp>
 
 namespace duet::inline v0 {
@@ -33,7 +34,7 @@ namespace detail {
 // the same logical thread of control that completes it, and the hand-over
 // between threads (if the body resumed elsewhere) is synchronised by whatever
 // resumed it.
-class task_promise_base {
+class task_promise_base : public pooled_frame {
 public:
   struct final_awaiter {
     [[nodiscard]] bool await_ready() const noexcept { return false; }

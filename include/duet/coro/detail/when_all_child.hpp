@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <duet/coro/detail/frame_cache.hpp>
 #include <duet/coro/detail/promise_result.hpp>
 
 namespace duet::inline v0::detail {
@@ -60,7 +61,7 @@ private:
 template <class R>
 class when_all_child {
 public:
-  class promise_type : public promise_result<R> {
+  class promise_type : public promise_result<R>, public pooled_frame {
   public:
     when_all_child get_return_object() noexcept {
       return when_all_child{std::coroutine_handle<promise_type>::from_promise(*this)};

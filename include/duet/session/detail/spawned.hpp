@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/coro/detail/frame_cache.hpp>
+
 #include <coroutine>
 #include <exception>
 
@@ -13,7 +15,7 @@ namespace duet::inline v0::detail {
 /// A `spawned` body must not let an exception escape: there is nobody to
 /// receive it, so an escape terminates the program.
 struct spawned {
-  struct promise_type {
+  struct promise_type : pooled_frame {
     spawned get_return_object() noexcept { return {}; }
     std::suspend_never initial_suspend() noexcept { return {}; }
     std::suspend_never final_suspend() noexcept { return {}; }
