@@ -67,6 +67,10 @@ template <class T>
 inline constexpr bool memcpy_codable = is_memcpy_codable<T>();
 
 
+/// The types through which any object's bytes may be read.
+template <class E>
+concept byte_like = std::same_as<E, std::byte> || std::same_as<E, char> || std::same_as<E, unsigned char>;
+
 /// R stores its elements contiguously as Es (vector, string, string_view, span).
 template <class R, class E>
 concept contiguous_of = requires(const R& r) {
@@ -173,8 +177,17 @@ struct builtin_codec<T> {
                     { t.data() } -> std::same_as<element*>;
                   }) {
       if (!r.read_count(n, sizeof(element))) return false;
-      value.resize(n);
-      return n == 0 || r.read_bytes(mutable_buffer(reinterpret_cast<std::byte*>(value.data()), n * sizeof(element)));
+      if constexpr (detail::byte_like<element> && requires(const element* p) { value.assign(p, p); }) {
+        // One pass: resize() would zero the bytes before the copy overwrote them.
+        const_buffer bytes;
+        if (!r.read_view(n, bytes)) return false;
+        const auto* first = reinterpret_cast<const element*>(bytes.data());
+        value.assign(first, first + n);
+        return true;
+      } else {
+        value.resize(n);
+        return n == 0 || r.read_bytes(mutable_buffer(reinterpret_cast<std::byte*>(value.data()), n * sizeof(element)));
+      }
     } else {
       if (!r.read_count(n, detail::min_encoded_size<element>())) return false;
       value.clear();

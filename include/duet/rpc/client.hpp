@@ -105,6 +105,10 @@ class client {
   template <bool Throws, class R, class... Args>
   task<std::conditional_t<Throws, R, result<R>>> run_call(call_options options, std::uint32_t method_id,
                                                           Args... args) {
+    static_assert(!detail::borrows_input<R>,
+                  "duet::client: a call's result outlives the response's bytes, so it must own its data: declare "
+                  "the method's result as std::string or std::vector<std::byte> on the calling side (the wire "
+                  "form is the same as std::string_view's or std::span's, which a server may return)");
     detail::session_core& core = *m_session;
     detail::pending_call call;
     co_await core.admit(call, options.effective_deadline());

@@ -38,6 +38,17 @@ constexpr bool result_travels() {
 /// `id`, a 32-bit FNV-1a hash of its name; a router refuses two names with
 /// the same id. Arguments and result are values (no references), and each
 /// must be encodable by `duet::codec`.
+///
+/// Large byte payloads without copies: the two sides may declare the same
+/// name with types of the same wire form. A server declaring
+/// `std::span<const std::byte>` (or `std::string_view`) arguments reads the
+/// request's bytes where they arrived, in a plain handler, and may return a
+/// view too; the calling side declares the owning `std::vector<std::byte>`
+/// (or `std::string`) result, and may pass views as arguments:
+///
+///     using bytes_view = std::span<const std::byte>;
+///     duet::method<"blob.echo", bytes_view(bytes_view)> echo_in_place;        // the server's
+///     duet::method<"blob.echo", std::vector<std::byte>(bytes_view)> echo;     // the client's
 template <detail::fixed_string Name, class Signature>
 struct method {
   static_assert(detail::dependent_false<Signature>,

@@ -248,6 +248,10 @@ class router final : public detail::request_dispatcher {
       static_assert(shape::matches,
                     "duet::router::on: the handler's return type does not match the method's result: "
                     "return R, duet::result<R>, or an awaitable of either (e.g. duet::task<R>)");
+      static_assert(!shape::asynchronous || !(detail::borrows_input<Args> || ...),
+                    "duet::router::on: a coroutine handler runs on after the request's bytes are gone, so its "
+                    "arguments must own their data: declare std::string or std::vector<std::byte> instead of "
+                    "std::string_view or std::span (views are fine for plain handlers, which return first)");
       if constexpr (shape::matches) {
         add(m.id, m.name, std::make_unique<detail::typed_handler<Handler, R, Args...>>(std::move(handler), m.name, m.id));
       }

@@ -134,4 +134,9 @@ consteval codec_kind classify() {
 template <class T>
 inline constexpr codec_kind kind_of = classify<T>();
 
+/// Whether a decoded T points into the bytes it was decoded from
+/// (std::string_view, std::span<const std::byte>), so it must not outlive them.
+template <class T>
+inline constexpr bool borrows_input = kind_of<std::remove_cv_t<T>> == codec_kind::view;
+
 }  // namespace duet::inline v0::detail
