@@ -10,6 +10,7 @@
 #include <duet/duet.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -18,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,9 +27,22 @@
 namespace duet_bench {
 
 // ---------------------------------------------------------------------------
-// The method both binaries agree on: the response is the request's bytes.
+// The methods: the response is the request's bytes.
+//
+// Any payload size: "bench.echo". The two sides declare it with types of the
+// same wire form, as a user moving large payloads would: the server reads the
+// request where it arrived and answers from there (views, no copy of its own
+// beyond encoding the response); the client sends from its own buffer and
+// receives an owning vector.
+using bytes_view = std::span<const std::byte>;
+inline constexpr duet::method<"bench.echo", bytes_view(bytes_view)> echo_in_place;  // the server's
+inline constexpr duet::method<"bench.echo", std::vector<std::byte>(bytes_view)> echo;  // the client's
 
-inline constexpr duet::method<"bench.echo", std::vector<std::byte>(std::vector<std::byte>)> echo;
+// The kit's 16-byte payload: a fixed-size type, which owns no heap memory, so
+// a call allocates nothing at all in steady state.
+inline constexpr std::size_t small_payload = 16;
+using small_bytes = std::array<std::byte, small_payload>;
+inline constexpr duet::method<"bench.echo16", small_bytes(small_bytes)> echo16;
 
 // ---------------------------------------------------------------------------
 // Allocation counting: every operator new (any form) bumps one counter.
@@ -151,7 +166,7 @@ inline void stamp(std::vector<std::byte>& payload, std::uint64_t sequence) {
 // Whether a response equals its request. Not vector's ==: libstdc++ 12 compares
 // std::byte elements one at a time, which cost the client ~40 % of its time
 // with 64 KiB payloads; memcmp is what the kit's peers use in effect.
-[[nodiscard]] inline bool same_bytes(const std::vector<std::byte>& a, const std::vector<std::byte>& b) noexcept {
+[[nodiscard]] inline bool same_bytes(bytes_view a, bytes_view b) noexcept {
   return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
 }
 
