@@ -53,8 +53,13 @@ def read_jsonl(path):
 
 
 def read_json(path):
-    recs = read_jsonl(path)
-    return recs[-1] if recs else None
+    """A whole-file JSON object, or else the last JSON line of the file (None if neither)."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, json.JSONDecodeError):
+        recs = read_jsonl(path)
+        return recs[-1] if recs else None
 
 
 def median(values):
@@ -117,6 +122,13 @@ def fmt_ratio(r):
     return "n/a" if r is None else f"{r:.2f}"
 
 
+def versus(r, a, b, digits=0, unit=""):
+    """'0.91 × (a / b)', or 'n/a' when either side is missing."""
+    if r is None:
+        return "n/a"
+    return f"{r:.2f} × ({num(a, digits)}{unit} / {num(b, digits)}{unit})"
+
+
 def verdict(ok):
     return "not measured" if ok is None else ("**met**" if ok else "**not met**")
 
@@ -148,7 +160,8 @@ def cmd_context(args):
                 break
     except OSError:
         pass
-    dirty = sh("git", "status", "--porcelain", "--untracked-files=no", "--", "include", "bench", cwd=repo)
+    # Uncommitted (and untracked) files under include/ and bench/: the numbers are of this tree.
+    dirty = sh("git", "status", "--porcelain", "-z", "--", "include", "bench", cwd=repo)
     ctx = {
         "date": sh("date", "-u", "+%Y-%m-%d %H:%M UTC"),
         "cpu": cpu or platform.processor() or "?",
@@ -158,7 +171,7 @@ def cmd_context(args):
         "gxx": sh("g++", "--version").splitlines()[0] if sh("g++", "--version") else "?",
         "commit": sh("git", "rev-parse", "--short", "HEAD", cwd=repo) or "?",
         "commit_subject": sh("git", "log", "-1", "--format=%s", cwd=repo),
-        "dirty": [l[3:] for l in dirty.splitlines()],
+        "dirty": [e[3:] for e in dirty.split("\0") if len(e) > 3 and e[2] == " "],
         "glibc_tunables": os.environ.get("GLIBC_TUNABLES", ""),
         "knobs": {k: os.environ[k] for k in ("RUNS", "PEERS", "SCENARIOS", "SWEEP_PEERS", "LEVELS", "SWEEP_RUNS",
                                               "ALLOC_RUNS", "STEPS", "CALLS") if k in os.environ},
@@ -230,7 +243,10 @@ def render(args):
     w("## Machine and build\n")
     dirty = ctx.get("dirty") or []
     commit = f"`{ctx.get('commit', '?')}` ({ctx.get('commit_subject', '')})"
-    if dirty:
+    if len(dirty) > 6:
+        commit += (f" **plus uncommitted changes** in {len(dirty)} files under " +
+                   ", ".join(sorted({f"`{p.split('/')[0]}/`" for p in dirty})) + " (listed in the results' context.json)")
+    elif dirty:
         commit += " **plus uncommitted changes** in " + ", ".join(f"`{p}`" for p in dirty)
     meta = kit.meta or sweep.meta
     tunables = ctx.get("glibc_tunables") or meta.get("glibc_tunables") or ""
@@ -270,16 +286,16 @@ def render(args):
     def throughput_target(s, what, floor_factor, ahead_of_asio):
         d_, r_, a_ = med(s, DUET, "calls_per_s"), med(s, RAW, "calls_per_s"), med(s, ASIO, "calls_per_s")
         rr = ratio(d_, r_)
-        rows.append([f"{s}: calls/s ≥ {floor_factor} × raw floor", f"{fmt_ratio(rr)} × ({num(d_)} / {num(r_)})",
+        rows.append([f"{s}: calls/s ≥ {floor_factor} × raw floor", versus(rr, d_, r_),
                      verdict(None if rr is None else rr >= floor_factor)])
         if ahead_of_asio:
             ra = ratio(d_, a_)
-            rows.append([f"{s}: ahead of hand-written asio", f"{fmt_ratio(ra)} × ({num(d_)} / {num(a_)})",
+            rows.append([f"{s}: ahead of hand-written asio", versus(ra, d_, a_),
                          verdict(None if ra is None else ra > 1.0)])
 
     p50d, p50r = med("A", DUET, "p50_us"), med("A", RAW, "p50_us")
     ra = ratio(p50d, p50r)
-    rows.append(["A: p50 latency ≤ 1.10 × raw floor's", f"{fmt_ratio(ra)} × ({num(p50d, 1)} µs / {num(p50r, 1)} µs)",
+    rows.append(["A: p50 latency ≤ 1.10 × raw floor's", versus(ra, p50d, p50r, 1, " µs"),
                  verdict(None if ra is None else ra <= 1.10)])
     throughput_target("B", "", 0.85, True)
     throughput_target("C", "", 0.8, True)
@@ -287,7 +303,7 @@ def render(args):
     better = max([v for v in (dr, da) if v is not None], default=None)
     rd = ratio(dd, better)
     rows.append(["D: calls/s ≥ 0.9 × the better of raw and asio",
-                 f"{fmt_ratio(rd)} × ({num(dd)} / {num(better)})", verdict(None if rd is None else rd >= 0.9)])
+                 versus(rd, dd, better), verdict(None if rd is None else rd >= 0.9)])
 
     alloc = alloc_table(allocs)
     for side in ("client", "server"):
@@ -325,7 +341,7 @@ def render(args):
                     continue
                 cps = med(s, p, "calls_per_s")
                 payload = recs[0].get("payload", 0)
-                rows.append([s, f"**{p}**" if p == DUET else p, num(cps), fmt_ratio(ratio(cps, floor)),
+                rows.append([short_label(s, recs[0]), f"**{p}**" if p == DUET else p, num(cps), fmt_ratio(ratio(cps, floor)),
                              num(cps * payload / 1e6, 1), num(med(s, p, "p50_us"), 1), num(med(s, p, "p99_us"), 1),
                              kit.runs(s, p)])
         w(md_table(["scenario", "peer", "calls/s", "× raw", "MB/s", "p50 µs", "p99 µs", "runs"], rows,
@@ -379,13 +395,13 @@ def render(args):
     if levels:
         peers = sweep.peers()
         nruns = max((len(v) for v in sweep.good.values()), default=0)
-        w(f"Calls per second (median of {nruns} runs) with 1 to {levels[-1]} calls in flight on one connection, "
+        w(f"Calls per second (median of {nruns} run{'s' if nruns != 1 else ''}) with 1 to {levels[-1]} calls in flight on one connection, "
           "16-byte payloads (`bench/sweep.sh`). The last row is the part-4 check: the worst ratio of a level "
           f"≥ {SATURATED_FROM} to the best smaller level ≥ {SATURATED_FROM}.\n")
         rows = []
         for level in levels:
             rows.append([level] + [num(sweep.med(f"sweep-{level}", p, "calls_per_s")) for p in peers])
-        rows.append(["worst ÷ best below"] + [fmt_ratio(sweep_flatness(sweep, p)) for p in peers])
+        rows.append(["part 4: worst ÷ best smaller"] + [fmt_ratio(sweep_flatness(sweep, p)) for p in peers])
         w(md_table(["in flight"] + [f"**{p}**" if p == DUET else p for p in peers], rows,
                    ["---:"] + ["---:"] * len(peers)))
         failed = sum(sweep.failed.values())
@@ -439,6 +455,15 @@ def render(args):
     text = "\n".join(o)
     with open(args.out, "w") as f:
         f.write(text)
+
+
+def short_label(s, r):
+    """'B 1×64, 16 B' from a kit record."""
+    if "payload" not in r:
+        return s
+    b = r["payload"]
+    size = f"{b // 1024} KiB" if b >= 1024 and b % 1024 == 0 else f"{b} B"
+    return f"{s} {r.get('connections', '?')}×{r.get('inflight', '?')}, {size}"
 
 
 def alloc_table(allocs):
