@@ -214,19 +214,18 @@ inline std::uint64_t heap_in_use() noexcept {
   return m.uordblks + m.hblkhd;  // small chunks in use + mmapped chunks
 }
 
-/// Kernel memory charged to TCP sockets, machine-wide (pages, /proc/net/sockstat).
-inline long tcp_kernel_pages() {
-  std::ifstream in("/proc/net/sockstat");
+/// A machine-wide counter in kB (pages for /proc/net/sockstat's TCP "mem"):
+/// kernel memory no process's RSS shows. Other processes move it too.
+inline long machine_kb(const char* file, const char* section, const char* key) {
+  std::ifstream in(file);
   std::string word;
+  bool in_section = section == nullptr;
   while (in >> word) {
-    if (word == "TCP:") {
-      while (in >> word) {
-        if (word == "mem") {
-          long pages = -1;
-          in >> pages;
-          return pages;
-        }
-      }
+    if (section != nullptr && word == section) in_section = true;
+    if (in_section && word == key) {
+      long value = -1;
+      in >> value;
+      return value;
     }
   }
   return -1;
@@ -403,7 +402,8 @@ struct snapshot {
   std::uint64_t client_new_calls = 0;
   std::uint64_t client_new_bytes = 0;
   std::uint64_t client_heap = 0;
-  long tcp_pages = 0;
+  long tcp_buffer_pages = 0;  // socket buffers (machine-wide)
+  long slab_kb = 0;           // kernel slab: socket, file, epoll structures (machine-wide)
 };
 
 /// Waits until both resident sets stop moving (three equal readings 20 ms
@@ -429,7 +429,8 @@ duet::task<snapshot> quiet_snapshot(phase_context& ctx) {
   s.client_new_calls = g_new_calls.load();
   s.client_new_bytes = g_new_bytes.load();
   s.client_heap = heap_in_use();
-  s.tcp_pages = tcp_kernel_pages();
+  s.tcp_buffer_pages = machine_kb("/proc/net/sockstat", "TCP:", "mem");
+  s.slab_kb = machine_kb("/proc/meminfo", nullptr, "Slab:");
   co_return s;
 }
 
@@ -445,7 +446,7 @@ inline void print_breakdown(const char* what, const snapshot& a, const snapshot&
                "duet_bench_memory: per %s (N=%llu):\n"
                "  client: VmRSS %+.0f B (RssAnon %+.0f B); operator new %.2f calls, %.0f B; malloc in use %+.0f B\n"
                "  server: VmRSS %+.0f B (RssAnon %+.0f B); operator new %.2f calls, %.0f B; malloc in use %+.0f B\n"
-               "  kernel TCP buffers, machine-wide: %+.0f B\n"
+               "  kernel, machine-wide (other processes too): TCP buffers %+.0f B, slab %+.0f B\n"
                "  VmRSS kB before/after: client %ld/%ld, server %ld/%ld\n",
                what, static_cast<unsigned long long>(n), per(b.client.total, a.client.total, n),
                per(b.client.anon, a.client.anon, n), per(b.client_new_calls, a.client_new_calls, n),
@@ -454,7 +455,7 @@ inline void print_breakdown(const char* what, const snapshot& a, const snapshot&
                per(b.server_heap.new_calls, a.server_heap.new_calls, n),
                per(b.server_heap.new_bytes, a.server_heap.new_bytes, n),
                per(b.server_heap.heap_in_use, a.server_heap.heap_in_use, n),
-               per(b.tcp_pages * 4, a.tcp_pages * 4, n), a.client.total, b.client.total, a.server.total,
+               per(b.tcp_buffer_pages * 4, a.tcp_buffer_pages * 4, n), per(b.slab_kb, a.slab_kb, n), a.client.total, b.client.total, a.server.total,
                b.server.total);
 }
 
