@@ -434,15 +434,24 @@ def render(args):
     # ---- memory
     w("## Memory\n")
     if memory:
-        w("Measured by `duet_bench_memory` (`bench/memory.cpp`):\n")
+        w("Measured by `duet_bench_memory` (`bench/memory.cpp`; its method is in `bench/README.md`): the growth "
+          "of each process's resident memory, divided by the count.\n")
         rows = []
         for m in memory:
-            context = ", ".join(f"{k.replace('_', ' ')} {num(v) if isinstance(v, (int, float)) else v}"
+            context = ", ".join(f"{num(v) if isinstance(v, (int, float)) else v} {k.replace('_', ' ')}"
                                 for k, v in m.items() if "bytes" not in k)
+            per = {}  # what -> {side: bytes}; keys like server_bytes_per_idle_connection
             for k, v in m.items():
-                if "bytes" in k:
-                    rows.append([context, k.replace("_", " "), num(v) if isinstance(v, (int, float)) else v])
-        w(md_table(["setting", "measure", "bytes"], rows, ["---", "---", "---:"]))
+                side, sep, what = k.partition("_bytes_per_")
+                if sep:
+                    per.setdefault(what, {})[side] = v
+                elif "bytes" in k:
+                    per.setdefault(k, {})["value"] = v
+            for what, sides in per.items():
+                fmt = lambda v: num(v) if isinstance(v, (int, float)) else ("n/a" if v is None else v)
+                rows.append([f"per {what.replace('_', ' ')}", context, fmt(sides.get("server")),
+                             fmt(sides.get("client", sides.get("value")))])
+        w(md_table(["bytes", "measured with", "server", "client"], rows, ["---", "---", "---:", "---:"]))
     else:
         w("Not measured (`duet_bench_memory` missing or failed).")
     w("")
