@@ -79,7 +79,9 @@ inline void* counted_malloc(std::size_t size) {
   if (void* p = duet_memory::counted_malloc(size)) return p;
   throw std::bad_alloc();
 }
-[[gnu::noinline]] void* operator new[](std::size_t size) { return ::operator new(size); }
+[[gnu::noinline]] void* operator new[](std::size_t size) {
+  return ::operator new(size);
+}
 [[gnu::noinline]] void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
   return duet_memory::counted_malloc(size);
 }
@@ -94,15 +96,33 @@ inline void* counted_malloc(std::size_t size) {
   if (void* p = std::aligned_alloc(a, rounded == 0 ? a : rounded)) return p;
   throw std::bad_alloc();
 }
-[[gnu::noinline]] void* operator new[](std::size_t size, std::align_val_t align) { return ::operator new(size, align); }
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+[[gnu::noinline]] void* operator new[](std::size_t size, std::align_val_t align) {
+  return ::operator new(size, align);
+}
+[[gnu::noinline]] void operator delete(void* p) noexcept {
+  std::free(p);
+}
+[[gnu::noinline]] void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+[[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
+[[gnu::noinline]] void operator delete(void* p, std::align_val_t) noexcept {
+  std::free(p);
+}
+[[gnu::noinline]] void operator delete[](void* p, std::align_val_t) noexcept {
+  std::free(p);
+}
+[[gnu::noinline]] void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
+[[gnu::noinline]] void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
 
 namespace duet_memory {
 
@@ -269,7 +289,7 @@ inline rlim_t raise_fd_limit() {
 /// `open_once` resumes every waiter (through the loop) and the gate stays
 /// closed for later arrivals.
 class gate {
- public:
+public:
   explicit gate(duet::event_loop& loop) : m_loop(loop) {}
 
   struct waiter {
@@ -302,7 +322,7 @@ class gate {
 
   [[nodiscard]] std::uint64_t waiting() const noexcept { return m_waiting; }
 
- private:
+private:
   duet::event_loop& m_loop;
   waiter* m_head = nullptr;
   std::uint64_t m_waiting = 0;
@@ -455,8 +475,8 @@ inline void print_breakdown(const char* what, const snapshot& a, const snapshot&
                per(b.server_heap.new_calls, a.server_heap.new_calls, n),
                per(b.server_heap.new_bytes, a.server_heap.new_bytes, n),
                per(b.server_heap.heap_in_use, a.server_heap.heap_in_use, n),
-               per(b.tcp_buffer_pages * 4, a.tcp_buffer_pages * 4, n), per(b.slab_kb, a.slab_kb, n), a.client.total, b.client.total, a.server.total,
-               b.server.total);
+               per(b.tcp_buffer_pages * 4, a.tcp_buffer_pages * 4, n), per(b.slab_kb, a.slab_kb, n), a.client.total,
+               b.client.total, a.server.total, b.server.total);
 }
 
 /// Connects one client and completes one call on it.
@@ -519,9 +539,10 @@ duet::task<bool> measure_idle(phase_context& ctx) {
                  static_cast<unsigned long long>(after.server_heap.connections), n + 1);
     co_return false;
   }
-  std::printf("{\"idle_connections\":%u,\"server_bytes_per_idle_connection\":%.0f,"
-              "\"client_bytes_per_idle_connection\":%.0f}\n",
-              n, per(after.server.total, before.server.total, n), per(after.client.total, before.client.total, n));
+  std::printf(
+      "{\"idle_connections\":%u,\"server_bytes_per_idle_connection\":%.0f,"
+      "\"client_bytes_per_idle_connection\":%.0f}\n",
+      n, per(after.server.total, before.server.total, n), per(after.client.total, before.client.total, n));
   std::fflush(stdout);
   if (ctx.opts.verbose) print_breakdown("idle connection", before, after, n);
   co_await close_all(clients);
@@ -570,7 +591,8 @@ duet::task<bool> hold_round(phase_context& ctx, rpc_client& client, std::uint32_
   inflight_state state;
   std::optional<snapshot> before;
   if (measured != nullptr) before = co_await quiet_snapshot(ctx);
-  for (std::uint64_t i = 0; i < n; ++i) hold_call(client, i, state);
+  for (std::uint64_t i = 0; i < n; ++i)
+    hold_call(client, i, state);
   const auto limit = std::chrono::seconds(ctx.opts.timeout_s);
   const bool all_held = co_await wait_until(
       ctx, [&]() -> duet::task<bool> { co_return (co_await ctx.control->call(stats)).held >= n; }, limit);
@@ -604,17 +626,17 @@ duet::task<bool> measure_inflight(phase_context& ctx) {
   std::optional<std::pair<snapshot, snapshot>> measured;
   if (!co_await hold_round(ctx, *client, n, &measured)) co_return false;
   const auto& [before, after] = *measured;
-  std::printf("{\"inflight_calls\":%u,\"client_bytes_per_inflight_call\":%.0f,"
-              "\"server_bytes_per_inflight_call\":%.0f}\n",
-              n, per(after.client.total, before.client.total, n), per(after.server.total, before.server.total, n));
+  std::printf(
+      "{\"inflight_calls\":%u,\"client_bytes_per_inflight_call\":%.0f,"
+      "\"server_bytes_per_inflight_call\":%.0f}\n",
+      n, per(after.client.total, before.client.total, n), per(after.server.total, before.server.total, n));
   std::fflush(stdout);
   if (ctx.opts.verbose) print_breakdown("in-flight call", before, after, n);
   co_await client->close();
   co_return true;
 }
 
-duet::task<bool> run_phase(duet::event_loop& loop, const options& o, pid_t server_pid, std::uint16_t port,
-                           bool idle) {
+duet::task<bool> run_phase(duet::event_loop& loop, const options& o, pid_t server_pid, std::uint16_t port, bool idle) {
   phase_context ctx{loop, o, server_pid, duet::endpoint::loopback_v4(port)};
   std::unique_ptr<rpc_client> control = co_await open_connection(ctx, {});
   if (!control) co_return false;
