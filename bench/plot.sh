@@ -32,7 +32,7 @@ plot_cmd=$(IFS=,; echo "${plots[*]}")
 timeout 60 gnuplot <<EOF
 set terminal pngcairo size 900,560 enhanced font 'sans,11'
 set output '$out'
-set title "Calls per second against calls in flight\n{/*0.85 one connection, 16-byte payloads, median of $runs run(s), $date}"
+set title "Calls per second against calls in flight\n{/*0.85 one connection, 16-byte payloads, median of $runs $( ((runs == 1)) && echo run || echo runs), $date}"
 set xlabel 'calls in flight on one connection'
 set ylabel 'calls per second'
 set logscale xy

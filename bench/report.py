@@ -266,6 +266,10 @@ def render(args):
         w(f"- **Regeneration took** {total / 60:.1f} min: " + ", ".join(
             f"{s['step']} {s['seconds']:.0f} s" + ("" if s.get("exit", 0) == 0 else f" (exit {s['exit']})")
             for s in steps))
+        loads = [f"{s['step']} {s['load']}" for s in steps if s.get("load")]
+        if loads:
+            w("- **Load average** (1 minute) when each step began — other work on these 2 cores slows "
+              "latency-bound runs most (1 call in flight): " + ", ".join(loads))
     w("")
 
     # ---- commands
@@ -394,8 +398,8 @@ def render(args):
     levels = sweep_levels(sweep)
     if levels:
         peers = sweep.peers()
-        nruns = max((len(v) for v in sweep.good.values()), default=0)
-        w(f"Calls per second (median of {nruns} run{'s' if nruns != 1 else ''}) with 1 to {levels[-1]} calls in flight on one connection, "
+        nruns = max((len(v) + sweep.failed.get(k, 0) for k, v in sweep.good.items()), default=0)
+        w(f"Calls per second (median over {nruns} run{'s' if nruns != 1 else ''}) with 1 to {levels[-1]} calls in flight on one connection, "
           "16-byte payloads (`bench/sweep.sh`). The last row is the part-4 check: the worst ratio of a level "
           f"≥ {SATURATED_FROM} to the best smaller level ≥ {SATURATED_FROM}.\n")
         rows = []
@@ -407,7 +411,10 @@ def render(args):
         failed = sum(sweep.failed.values())
         if failed:
             w(f"\n{failed} sweep runs FAILED (see the results file).")
-        w(f"\n![calls per second against calls in flight]({rel(args.image)})\n")
+        if os.path.exists(args.image):
+            w(f"\n![calls per second against calls in flight]({rel(args.image)})\n")
+        else:
+            w(f"\n(No plot: `{rel(args.image)}` was not made; see `bench/plot.sh`.)\n")
         w("p50 latency (µs, median) at each level:\n")
         rows = [[level] + [num(sweep.med(f"sweep-{level}", p, "p50_us"), 1) for p in peers] for level in levels]
         w(md_table(["in flight"] + peers, rows, ["---:"] + ["---:"] * len(peers)))

@@ -52,10 +52,11 @@ logged() {  # records the command in commands.sh, then runs it
   { printf '%q ' "$@"; echo; } | sed 's/ $//' >> "$dir/commands.sh"
   "$@"
 }
-step_start=0
-begin() { step_start=$SECONDS; note "--- $1"; }
+step_start=0 step_load=
+begin() { step_start=$SECONDS; step_load=$(cut -d' ' -f1 /proc/loadavg); note "--- $1"; }
 end() {  # $1 step, $2 exit status
-  printf '{"step":"%s","seconds":%d,"exit":%d}\n' "$1" $((SECONDS - step_start)) "$2" >> "$dir/steps.jsonl"
+  printf '{"step":"%s","seconds":%d,"exit":%d,"load":"%s"}\n' "$1" $((SECONDS - step_start)) "$2" "$step_load" \
+    >> "$dir/steps.jsonl"
 }
 
 python3 "$here/report.py" context "$dir"
@@ -155,6 +156,7 @@ if want plot && [[ -f $dir/sweep.jsonl ]]; then
   begin plot; rc=0
   logged "$here/plot.sh" "$dir/sweep.jsonl" "$image" || rc=$?
   end plot "$rc"
+  ((rc == 0)) || note "plot.sh failed (rc $rc)"
 fi
 
 # ---- compile time and memory (the other measurements; absent until their scripts exist)
