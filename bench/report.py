@@ -402,6 +402,17 @@ def render(args):
         w(f"Calls per second (median over {nruns} run{'s' if nruns != 1 else ''}) with 1 to {levels[-1]} calls in flight on one connection, "
           "16-byte payloads (`bench/sweep.sh`). The last row is the part-4 check: the worst ratio of a level "
           f"≥ {SATURATED_FROM} to the best smaller level ≥ {SATURATED_FROM}.\n")
+        counts = []
+        for level in levels:
+            by_calls = {}
+            for p in peers:
+                recs = sweep.good.get((f"sweep-{level}", p), [])
+                if recs:
+                    by_calls.setdefault(recs[0].get("calls"), []).append(p)
+            groups = [f"{num(c)}" + ("" if len(ps) == len(peers) else f" ({', '.join(ps)})")
+                      for c, ps in by_calls.items()]
+            counts.append(f"{level} in flight: " + ", ".join(groups))
+        w("Calls per run: " + "; ".join(counts) + ".\n")
         rows = []
         for level in levels:
             rows.append([level] + [num(sweep.med(f"sweep-{level}", p, "calls_per_s")) for p in peers])

@@ -131,11 +131,11 @@ if want allocs; then
       line=$(timeout -k 5 60 taskset -c "${CLIENT_CPU:-0}" "$client" --port "$port" --connections "$conns" \
         --inflight "$inflight" --calls "$calls" --payload "$payload" 2> "$tmp/client.err" | tail -1) || rc=$?
       stop_server
-      [[ $line == "{"*"}" ]] && echo "$tag\"side\":\"client\",${line#\{}" >> "$dir/allocs.jsonl" ||
-        { echo "$tag\"side\":\"client\",\"error\":\"no result\"}" >> "$dir/allocs.jsonl"; rc=1; }
+      if [[ $line == "{"*"}" ]]; then echo "$tag\"side\":\"client\",${line#\{}" >> "$dir/allocs.jsonl"
+      else echo "$tag\"side\":\"client\",\"error\":\"no result\"}" >> "$dir/allocs.jsonl"; rc=1; fi
       sline=$(grep '^{.*allocs_per_call' "$tmp/server.out" | tail -1) || true
-      [[ -n $sline ]] && echo "$tag\"side\":\"server\",${sline#\{}" >> "$dir/allocs.jsonl" ||
-        { echo "$tag\"side\":\"server\",\"error\":\"no allocs line\"}" >> "$dir/allocs.jsonl"; rc=1; }
+      if [[ -n $sline ]]; then echo "$tag\"side\":\"server\",${sline#\{}" >> "$dir/allocs.jsonl"
+      else echo "$tag\"side\":\"server\",\"error\":\"no allocs line\"}" >> "$dir/allocs.jsonl"; rc=1; fi
       note "allocs $s: client ${line:-?} server ${sline:-?}"
     done
   done
