@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <duet/coro/task.hpp>
+#include <duet/coro/when_all.hpp>
 #include <duet/loop/event_loop.hpp>
 #include <duet/transport/transport.hpp>
 
@@ -152,6 +153,34 @@ TEMPLATE_TEST_CASE("the peer's close gives end of stream after the bytes it sent
     co_return end1.bytes == 0 && !end1.error && end2.bytes == 0 && !end2.error;
   };
   CHECK(loop.block_on(body()));
+}
+
+TEMPLATE_TEST_CASE("a waiting reader gets the last bytes and then the end of stream that came with them", "[transport]",
+                   duet_test::memory_model, duet_test::tcp_v4_model, duet_test::tcp_v6_model,
+                   duet_test::unix_model) {
+  // The bytes and the hang-up reach a waiting reader together; the read that
+  // takes the bytes is short, and the next must still see the end, not wait.
+  duet::event_loop loop(duet_test::any_backend());
+  duet_test::watchdog guard(loop);
+  auto pair = loop.block_on(TestType::make(loop));
+  if (!pair) return;
+  auto& [a, b] = *pair;
+  auto reader = [&]() -> duet::task<bool> {
+    std::array<std::byte, 64> buffer{};
+    const auto data = co_await b.read_some(buffer);
+    const auto end = co_await b.read_some(buffer);
+    co_return data.bytes == 5 && !data.error && end.bytes == 0 && !end.error;
+  };
+  auto writer = [&]() -> duet::task<bool> {
+    const auto w = co_await write_all(a, text("hello"));
+    a.close();
+    co_return w.bytes == 5;
+  };
+  auto both = [&]() -> duet::task<bool> {
+    auto [read_ok, write_ok] = co_await duet::when_all(reader(), writer());
+    co_return read_ok && write_ok;
+  };
+  CHECK(loop.block_on(both()));
 }
 
 TEMPLATE_TEST_CASE("close wakes a pending read with operation_canceled", "[transport]", duet_test::memory_model,

@@ -34,6 +34,8 @@ namespace duet::inline v0::detail {
 /// Define DUET_NO_FRAME_CACHE to allocate every frame with the global
 /// operator new (heap profilers then see each frame).
 class frame_cache {
+  // Blocks go back through the unsized ::operator delete: clang 16 does not
+  // declare the sized one unless -fsized-deallocation is given.
  public:
   static constexpr std::size_t granularity = 64;
   static constexpr std::size_t largest_cached = 4096;
@@ -75,11 +77,11 @@ class frame_cache {
 #endif
         return;
       }
-      ::operator delete(p, class_bytes(c));
+      ::operator delete(p);
       return;
     }
 #endif
-    ::operator delete(p, size);
+    ::operator delete(p);
   }
 
  private:
@@ -108,7 +110,7 @@ class frame_cache {
           ASAN_UNPOISON_MEMORY_REGION(b, class_bytes(c));
 #endif
           l.heads[c] = b->next;
-          ::operator delete(b, class_bytes(c));
+          ::operator delete(b);
         }
       }
       l.cached_bytes = 0;

@@ -43,6 +43,15 @@ struct io_registration {
   // Backend bookkeeping: the poll backend's index into its table.
   std::size_t m_slot = std::numeric_limits<std::size_t>::max();
   bool m_registered = false;
+  // False once a read found the fd drained (EAGAIN, or fewer bytes than it
+  // asked for), until the reactor next reports it readable. A reader then
+  // waits for readiness at once instead of making a system call that would
+  // only say EAGAIN: one system call fewer per read cycle on a busy socket.
+  // Edges that come while no reader waits set it again, so none is lost.
+  bool m_maybe_readable = true;
+  // Set for good once the reactor reports hang-up or error: a read that
+  // drains the last data must not then wait for an edge that already came.
+  bool m_read_closed = false;
 
   [[nodiscard]] io_operation*& pending(direction which) noexcept {
     return which == direction::read ? m_read : m_write;
@@ -54,6 +63,7 @@ struct io_registration {
 /// when it completed.
 inline void perform_ready(io_registration& registration, io_registration::direction which,
                           std::vector<std::coroutine_handle<>>& ready) {
+  if (which == io_registration::direction::read) registration.m_maybe_readable = true;
   io_operation*& slot = registration.pending(which);
   io_operation* operation = slot;
   if (operation == nullptr || !operation->m_perform(*operation)) return;

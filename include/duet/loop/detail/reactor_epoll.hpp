@@ -73,6 +73,7 @@ public:
         continue;
       }
       auto& registration = *static_cast<io_registration*>(event.data.ptr);
+      if (event.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) registration.m_read_closed = true;
       if (event.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
         perform_ready(registration, io_registration::direction::read, ready);
       }

@@ -67,6 +67,7 @@ public:
       }
       // Dispatch runs no user code, so no registration can disappear while
       // this table is walked.
+      if (revents & (POLLHUP | POLLERR | POLLNVAL)) registration->m_read_closed = true;
       if (revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) {
         perform_ready(*registration, io_registration::direction::read, ready);
       }

@@ -121,6 +121,8 @@ public:
       m_result = io_result{0, canceled()};
       return true;
     }
+    // Drained by the last read and not reported readable since: wait.
+    if (!m_registration->m_maybe_readable) return false;
     return attempt();
   }
 
@@ -134,7 +136,16 @@ private:
   // True when the read completed (data, end of stream or an error).
   bool attempt() noexcept {
     const syscall_result r = receive_some(m_registration->m_fd, m_buffer);
-    if (r.error != 0 && would_block(r.error)) return false;
+    if (r.error != 0 && would_block(r.error)) {
+      m_registration->m_maybe_readable = false;
+      return false;
+    }
+    // A short read emptied the socket's buffer (a stream socket returns
+    // what it holds, up to the request); unless the peer hung up, whose end
+    // of stream the next read must see without waiting.
+    if (r.error == 0 && r.bytes != 0 && r.bytes < m_buffer.size() && !m_registration->m_read_closed) {
+      m_registration->m_maybe_readable = false;
+    }
     m_result = io_result{r.bytes, r.error != 0 ? errno_code(r.error) : std::error_code{}};
     return true;
   }
