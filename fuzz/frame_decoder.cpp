@@ -37,7 +37,7 @@ void check(bool ok) {
 }
 
 struct outcome {
-  std::vector<std::byte> reencoded;  // every frame, encoded again, back to back
+  duet::byte_vector reencoded;  // every frame, encoded again, back to back
   std::size_t frames = 0;
   duet::frame_error error = duet::frame_error::none;
   std::string message;

@@ -5,6 +5,7 @@
 #include <duet/session/session_options.hpp>
 #include <duet/transport/transport.hpp>
 
+#include <algorithm>
 #include <coroutine>
 #include <memory>
 #include <span>
@@ -86,19 +87,30 @@ class session final : public detail::session_core, public std::enable_shared_fro
  private:
   // How much room to offer each read: enough for many small frames per
   // system call; the decoder offers more when a large frame is partial.
+  // A read that fills its room doubles the next offer, up to
+  // max_read_size, so a stream of large frames costs few system calls (the
+  // decoder's buffer stays below the size it gives back when emptied);
+  // reads that leave most of it unused halve it again.
   static constexpr std::size_t read_size = 64 * 1024;
+  static constexpr std::size_t max_read_size = 512 * 1024;
 
   void close_transport() noexcept override { m_transport.close(); }
 
   static detail::spawned read_loop(std::shared_ptr<session> self) {
     session& s = *self;
+    std::size_t offer = read_size;
     while (s.is_open()) {
       if (s.reader_should_pause()) {
         co_await s.park_reader(false);
         continue;
       }
-      const mutable_buffer room = s.m_decoder.prepare(read_size);
+      const mutable_buffer room = s.m_decoder.prepare(offer);
       const io_result r = co_await s.m_transport.read_some(room);
+      if (r.bytes == room.size()) {
+        offer = std::min(offer * 2, max_read_size);
+      } else if (r.bytes < room.size() / 4) {
+        offer = std::max(offer / 2, read_size);
+      }
       if (!s.is_open()) break;
       if (r.error) {
         s.shutdown(status_code::unavailable, "the connection failed: " + r.error.message());
