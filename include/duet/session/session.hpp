@@ -93,6 +93,8 @@ class session final : public detail::session_core, public std::enable_shared_fro
   // reads that leave most of it unused halve it again.
   static constexpr std::size_t read_size = 64 * 1024;
   static constexpr std::size_t max_read_size = 512 * 1024;
+  // The output buffers keep up to this much capacity between writes.
+  static constexpr std::size_t retained_output_capacity = 2 * 1024 * 1024;
 
   void close_transport() noexcept override { m_transport.close(); }
 
@@ -144,6 +146,9 @@ class session final : public detail::session_core, public std::enable_shared_fro
       const const_buffer batch(sending);
       const io_result r = co_await s.m_transport.write(std::span<const const_buffer>(&batch, 1));
       sending.clear();
+      // One burst of large frames must not pin its memory for the rest of
+      // the connection's life: a buffer grown past the bound is given back.
+      if (sending.capacity() > retained_output_capacity) byte_vector().swap(sending);
       if (r.error) {
         s.shutdown(status_code::unavailable, "the connection failed: " + r.error.message());
         break;
