@@ -124,6 +124,10 @@ class session final : public detail::session_core, public std::enable_shared_fro
       }
       s.m_decoder.commit(r.bytes);
       if (!s.route_frames()) break;
+      // Responses are waiting and the socket may hold more: let the writer
+      // (already queued on the loop) send them before reading again, so a
+      // stream of full reads of large frames does not hold back the answers.
+      if (r.bytes == room.size() && !s.m_out.empty()) co_await s.loop().schedule();
     }
     co_await s.park_reader(true);  // the writer and every handler have returned
     s.m_finished = true;

@@ -24,10 +24,15 @@ namespace duet::inline v0::detail {
 
 class session_core;
 
+/// Encodes a call's arguments (an object its caller owns) into a request's
+/// payload. Type-erased, so that admitting, encoding and sending a call is
+/// compiled once, not once per method signature.
+using argument_encoder = void (*)(const void* arguments, byte_writer& out);
+
 /// One outgoing call's state. It lives in the calling coroutine's frame, so
 /// a call costs the session no allocation; the call table points at it.
 ///
-/// Lifecycle (every path ends in `complete`, exactly once):
+/// Lifecycle (every path ends in `finish` or `complete`, exactly once):
 ///
 ///     created --acquire--> admitted --send--> waiting --response--> done
 ///        |                    ^                  |----deadline----> done
@@ -42,6 +47,9 @@ struct pending_call : timer_node {
   std::string message;        // why, when code is not ok
   const_buffer payload;       // the response payload; valid only while the reader resumes us
   pending_call* next_queued = nullptr;
+  std::uint32_t method = 0;   // the request to send once admitted
+  argument_encoder encode = nullptr;
+  const void* arguments = nullptr;
 };
 
 /// What the session hands an incoming request or notification to: the rpc
@@ -99,79 +107,36 @@ class session_core {
 
   // ---- outgoing calls -------------------------------------------------------
 
-  /// Awaitable: admits `call` into the call table, waiting while the table
-  /// or the write queue is full. The deadline, if any, covers the wait. When
-  /// the session is closed, or the deadline passes first, the call ends here
-  /// (`call.done`).
-  [[nodiscard]] auto admit(pending_call& call, std::optional<time_point> deadline) {
-    struct awaiter {
-      session_core& self;
-      pending_call& call;
-      bool await_ready() {
-        if (call.done) return true;
-        if (self.m_closing) {
-          self.complete(call, self.m_end_status.code(), self.m_end_status.message());
-          return true;
-        }
-        if (self.m_queue_head == nullptr && self.has_room()) {
-          self.insert(call);
-          return true;
-        }
-        return false;
-      }
-      void await_suspend(std::coroutine_handle<> h) noexcept {
-        call.waiter = h;
-        self.enqueue(call);
-      }
-      void await_resume() const noexcept {}
-    };
+  /// Starts the exchange of one call: admits `call` into the call table and
+  /// sends its request, encoded with `encode(arguments, writer)`, if there is
+  /// room and nobody waits ahead of it. Returns true when the call is already
+  /// over (the session is closed, or the request could not be sent), false
+  /// when the caller must now `suspend_call`: to wait for room (first come,
+  /// first served, while the table or the write queue is full; the deadline,
+  /// if any, covers the wait) or for the response. A caller that waits for
+  /// room is not resumed when room comes: the session sends its request
+  /// itself, so admission costs no loop turn.
+  ///
+  /// When the caller resumes, `call.done` is set and `call.code` says how it
+  /// ended; after a response, `call.payload` views the reader's buffer until
+  /// the caller next suspends. `arguments` must stay valid until then.
+  bool start_call(pending_call& call, std::optional<time_point> deadline, std::uint32_t method,
+                  argument_encoder encode, const void* arguments) {
     call.session = this;
+    call.method = method;
+    call.encode = encode;
+    call.arguments = arguments;
     if (deadline) {
       call.set_callback(&on_deadline);
       m_loop.start_timer(call, *deadline);
     }
-    return awaiter{*this, call};
+    return start_exchange(call);
   }
 
-  /// Appends a request header for `call` to the output buffer and returns a
-  /// writer positioned for the payload. Must be followed by `send_request`
-  /// (or `abandon_request`) before anything else is encoded.
-  [[nodiscard]] byte_writer begin_request(pending_call& call, std::uint32_t method) {
-    m_frame_start = m_out.size();
-    m_out.resize(m_frame_start + frame_header_size);
-    m_frame_header = frame_header{frame_kind::request, 0, 0, call.id, method, 0, 0};
-    return byte_writer(m_out);
-  }
-
-  /// Finishes the frame begun by begin_request and queues it for the writer. A request larger than the peer
-  /// accepts ends the call with `resource_exhausted` and is not sent.
-  void send_request(pending_call& call) {
-    if (!finish_frame()) {
-      withdraw(call, status_code::resource_exhausted,
-               "the request is larger than the peer's maximum frame size");
-      return;
-    }
-    wake_writer();
-  }
-
-  /// Drops a frame begun by begin_request (its payload failed to encode)
-  /// and ends the call with `code`.
-  void abandon_request(pending_call& call, status_code code, std::string why) {
-    m_out.resize(m_frame_start);
-    withdraw(call, code, std::move(why));
-  }
-
-  /// Awaitable: suspends until `call` is done (response, deadline, or end of
-  /// the connection). On resumption from a response, `call.payload` views the
-  /// reader's buffer until the caller next suspends.
-  [[nodiscard]] auto wait(pending_call& call) noexcept {
-    struct awaiter {
-      pending_call& call;
-      bool await_ready() const noexcept { return call.done; }
-      void await_suspend(std::coroutine_handle<> h) noexcept { call.waiter = h; }
-      void await_resume() const noexcept {}
-    };
-    return awaiter{call};
+  /// Parks the caller of a call that `start_call` did not finish.
+  void suspend_call(pending_call& call, std::coroutine_handle<> awaiting) noexcept {
+    call.waiter = awaiting;
+    if (call.id == 0) enqueue(call);  // not admitted: wait for room
   }
 
   // ---- responses (the serving side) -----------------------------------------
@@ -329,11 +294,52 @@ class session_core {
     }
   }
 
-  /// Takes an admitted call out of the table and ends it.
-  void withdraw(pending_call& call, status_code code, std::string why) {
-    m_calls.take(call.id);
-    complete(call, code, std::move(why));
-    admit_queued();
+  /// Admits `call` and sends its request if there is room and nobody
+  /// waits ahead of it. True when the call is already over (the session is
+  /// closed, or its request could not be sent); false when it must wait
+  /// (for room, or for its response).
+  [[gnu::noinline]] bool start_exchange(pending_call& call) {
+    if (call.done) return true;
+    if (m_closing) {
+      finish(call, m_end_status.code(), m_end_status.message());
+      return true;
+    }
+    if (m_queue_head != nullptr || !has_room()) return false;
+    insert(call);
+    send(call);
+    return call.done;
+  }
+
+  /// Encodes the request of admitted `call` into the output buffer and
+  /// wakes the writer. A request that fails to encode, or is larger than the
+  /// peer accepts, is dropped and ends the call (`done`, not resumed).
+  [[gnu::noinline]] void send(pending_call& call) {
+    m_frame_start = m_out.size();
+    m_out.resize(m_frame_start + frame_header_size);
+    m_frame_header = frame_header{frame_kind::request, 0, 0, call.id, call.method, 0, 0};
+    byte_writer writer(m_out);
+    status_code failure = status_code::ok;
+    std::string why;
+    try {
+      call.encode(call.arguments, writer);
+    } catch (const std::exception& e) {
+      failure = status_code::internal;
+      why = std::string("encoding the request threw: ") + e.what();
+    } catch (...) {
+      failure = status_code::internal;
+      why = "encoding the request threw an exception that is not a std::exception";
+    }
+    if (failure == status_code::ok && !finish_frame()) {
+      failure = status_code::resource_exhausted;
+      why = "the request is larger than the peer's maximum frame size";
+    }
+    if (failure != status_code::ok) {
+      m_out.resize(m_frame_start);
+      m_calls.take(call.id);
+      finish(call, failure, std::move(why));
+      return;
+    }
+    wake_writer();
   }
 
   pending_call* dequeue() noexcept {
@@ -346,24 +352,31 @@ class session_core {
     return call;
   }
 
-  /// Hands free slots to queued callers, oldest first. They resume through
-  /// the loop rather than inline, since this runs inside other calls'
-  /// completions; the waiter is taken first so that nothing else (a
-  /// deadline) can resume the same coroutine a second time.
+  /// Hands free slots to queued callers, oldest first, sending their
+  /// requests; they stay suspended until their responses. One whose request
+  /// cannot be sent resumes through the loop rather than inline, since this
+  /// runs inside other calls' completions; the waiter is taken first so that
+  /// nothing else (a deadline) can resume the same coroutine a second time.
   void admit_queued() {
     while (m_queue_head != nullptr && has_room()) {
       pending_call* call = dequeue();
       insert(*call);
-      m_loop.post(std::exchange(call->waiter, {}));
+      send(*call);
+      if (call->done) m_loop.post(std::exchange(call->waiter, {}));
     }
   }
 
-  /// Ends `call` (already out of the table) and resumes its waiter inline.
-  void complete(pending_call& call, status_code code, std::string why) {
+  /// Ends `call` (already out of the table) without resuming it.
+  void finish(pending_call& call, status_code code, std::string why) {
     if (call.armed()) m_loop.cancel_timer(call);
     call.code = code;
     call.message = std::move(why);
     call.done = true;
+  }
+
+  /// Ends `call` (already out of the table) and resumes its waiter inline.
+  void complete(pending_call& call, status_code code, std::string why) {
+    finish(call, code, std::move(why));
     if (auto h = std::exchange(call.waiter, {})) h.resume();
   }
 

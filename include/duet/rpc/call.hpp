@@ -1,0 +1,108 @@
+#pragma once
+
+#include <duet/codec/codec.hpp>
+#include <duet/coro/task.hpp>
+#include <duet/result.hpp>
+#include <duet/session/call_options.hpp>
+#include <duet/session/detail/session_core.hpp>
+#include <duet/status.hpp>
+
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace duet::inline v0 {
+
+/// What `client::call` and `client::try_call` return: one call, not yet
+/// made. Awaiting it makes the call and yields the method's result (`call`:
+/// `R`, throwing `duet::rpc_error` when the call ends with a status) or a
+/// `duet::result<R>` (`try_call`).
+///
+/// Lazy like a task: nothing is sent until it is awaited, and it is awaited
+/// once. It is an awaitable, not a coroutine: the call's state (its slot in
+/// the call table, its deadline, its arguments) lives inside it, so in the
+/// awaiting coroutine's frame, and a call costs no frame of its own. It
+/// converts to `duet::task<T>` where a task is wanted (a vector of calls for
+/// `when_all`), at the cost of one coroutine frame.
+///
+/// Movable until awaited; the client it came from must outlive the awaiting.
+template <class R, bool Throws, class... Args>
+class [[nodiscard]] call_awaitable {
+  static_assert(!detail::borrows_input<R>,
+                "duet::client: a call's result outlives the response's bytes, so it must own its data: declare "
+                "the method's result as std::string or std::vector<std::byte> on the calling side (the wire "
+                "form is the same as std::string_view's or std::span's, which a server may return)");
+
+ public:
+  /// What `co_await` yields.
+  using value_type = std::conditional_t<Throws, R, result<R>>;
+
+  call_awaitable(detail::session_core& core, const call_options& options, std::uint32_t method, Args... args)
+      : m_core(&core), m_options(options), m_method(method), m_arguments(std::move(args)...) {}
+
+  // Moving a call that is under way would move its slot in the call table.
+  call_awaitable(call_awaitable&& other) noexcept(std::is_nothrow_move_constructible_v<std::tuple<Args...>>)
+      : m_core(other.m_core), m_options(other.m_options), m_method(other.m_method),
+        m_arguments(std::move(other.m_arguments)) {}
+  call_awaitable(const call_awaitable&) = delete;
+  call_awaitable& operator=(const call_awaitable&) = delete;
+  call_awaitable& operator=(call_awaitable&&) = delete;
+  ~call_awaitable() = default;
+
+  bool await_ready() {
+    return m_core->start_call(m_call, m_options.effective_deadline(), m_method, &encode_arguments, &m_arguments);
+  }
+  void await_suspend(std::coroutine_handle<> awaiting) noexcept { m_core->suspend_call(m_call, awaiting); }
+  value_type await_resume() { return outcome(); }
+
+  /// The same call as a task (one coroutine frame), for APIs that take tasks.
+  operator task<value_type>() && { return as_task(std::move(*this)); }
+
+ private:
+  static void encode_arguments(const void* arguments, byte_writer& out) {
+    std::apply([&out](const Args&... a) { duet::encode(out, a...); }, *static_cast<const std::tuple<Args...>*>(arguments));
+  }
+
+  static task<value_type> as_task(call_awaitable self) { co_return co_await self; }
+
+  // Called as the awaiter resumes; after a response, m_call.payload views
+  // the reader's buffer, so the result is decoded here, before anything else
+  // runs.
+  value_type outcome() {
+    if (m_call.code != status_code::ok) return fail(status(m_call.code, std::move(m_call.message)));
+    if constexpr (std::is_void_v<R>) {
+      // A void method's response carries no payload; anything else is a
+      // peer that disagrees about the signature.
+      if (!m_call.payload.empty()) {
+        return fail(status(status_code::internal, "the response to a void method carried a payload"));
+      }
+      if constexpr (!Throws) return result<void>();
+    } else {
+      R value{};
+      if (!duet::decode_all(m_call.payload, value)) {
+        return fail(status(status_code::internal, "the response does not decode as the method's result type"));
+      }
+      return value;
+    }
+  }
+
+  static value_type fail(status s) {
+    if constexpr (Throws) {
+      throw rpc_error(std::move(s));
+    } else {
+      return value_type(std::move(s));
+    }
+  }
+
+  detail::session_core* m_core;
+  call_options m_options;
+  std::uint32_t m_method;
+  std::tuple<Args...> m_arguments;
+  detail::pending_call m_call;
+};
+
+}  // namespace duet::inline v0
