@@ -161,7 +161,8 @@ def cmd_context(args):
     except OSError:
         pass
     # Uncommitted (and untracked) files under include/ and bench/: the numbers are of this tree.
-    dirty = sh("git", "status", "--porcelain", "-z", "--", "include", "bench", cwd=repo)
+    # The run's own results directory (bench/results/) is not a change to the code measured.
+    dirty = sh("git", "status", "--porcelain", "-z", "--", "include", "bench", ":(exclude)bench/results", cwd=repo)
     ctx = {
         "date": sh("date", "-u", "+%Y-%m-%d %H:%M UTC"),
         "cpu": cpu or platform.processor() or "?",
