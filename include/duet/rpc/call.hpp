@@ -17,6 +17,15 @@
 
 namespace duet::inline v0 {
 
+namespace detail {
+/// Encodes a std::tuple<Args...> of a call's or notification's arguments;
+/// the session calls it through `argument_encoder`.
+template <class... Args>
+void encode_argument_tuple(const void* arguments, byte_writer& out) {
+  std::apply([&out](const Args&... a) { duet::encode(out, a...); }, *static_cast<const std::tuple<Args...>*>(arguments));
+}
+}  // namespace detail
+
 /// What `client::call` and `client::try_call` return: one call, not yet
 /// made. Awaiting it makes the call and yields the method's result (`call`:
 /// `R`, throwing `duet::rpc_error` when the call ends with a status) or a
@@ -54,7 +63,8 @@ class [[nodiscard]] call_awaitable {
   ~call_awaitable() = default;
 
   bool await_ready() {
-    return m_core->start_call(m_call, m_options.effective_deadline(), m_method, &encode_arguments, &m_arguments);
+    return m_core->start_call(m_call, m_options.effective_deadline(), m_method, &detail::encode_argument_tuple<Args...>,
+                              &m_arguments);
   }
   void await_suspend(std::coroutine_handle<> awaiting) noexcept { m_core->suspend_call(m_call, awaiting); }
   value_type await_resume() { return outcome(); }
@@ -63,10 +73,6 @@ class [[nodiscard]] call_awaitable {
   operator task<value_type>() && { return as_task(std::move(*this)); }
 
  private:
-  static void encode_arguments(const void* arguments, byte_writer& out) {
-    std::apply([&out](const Args&... a) { duet::encode(out, a...); }, *static_cast<const std::tuple<Args...>*>(arguments));
-  }
-
   static task<value_type> as_task(call_awaitable self) { co_return co_await self; }
 
   // Called as the awaiter resumes; after a response, m_call.payload views

@@ -86,6 +86,20 @@ class client {
     return {*m_session, options, m.id, std::move(args)...};
   }
 
+  /// Sends a notification: a one-way call of `m` with `args` that the
+  /// server runs but never answers (a result the method declares is
+  /// dropped). Returns once it is queued, in order with the calls around
+  /// it: ok, or `unavailable` (closed), `resource_exhausted` (larger than
+  /// the server accepts) or `internal` (encoding threw). Delivery is not
+  /// confirmed; a server that does not serve `m` drops it and counts it
+  /// (`router::dropped_notifications()`). Call it on the loop thread.
+  template <detail::fixed_string Name, class R, class... Args>
+  [[nodiscard]] status notify(const method<Name, R(Args...)>& m, std::type_identity_t<Args>... args) {
+    if (!m_session) return status(status_code::unavailable, "the client has no connection");
+    const std::tuple<Args...> arguments(std::move(args)...);
+    return m_session->notify(m.id, &detail::encode_argument_tuple<Args...>, &arguments);
+  }
+
   /// Closes the connection and completes once it has fully ended. Pending
   /// calls end with `cancelled`. Idempotent.
   [[nodiscard]] task<void> close() {

@@ -139,6 +139,37 @@ class session_core {
     if (call.id == 0) enqueue(call);  // not admitted: wait for room
   }
 
+  /// Queues a notification (a one-way call: no id, never answered) of
+  /// `method`, its arguments encoded with `encode(arguments, writer)`.
+  /// Returns ok once it is queued for the writer; `unavailable` when the
+  /// session is closed, `resource_exhausted` when it is larger than the peer
+  /// accepts, `internal` when encoding threw. Queued notifications leave in
+  /// order with the calls around them; delivery is not confirmed.
+  [[gnu::noinline]] status notify(std::uint32_t method, argument_encoder encode, const void* arguments) {
+    if (m_closing) return status(status_code::unavailable, "the connection is closed");
+    m_frame_start = m_out.size();
+    m_out.resize(m_frame_start + frame_header_size);
+    m_frame_header = frame_header{frame_kind::notification, 0, 0, 0, method, 0, 0};
+    byte_writer writer(m_out);
+    status failure;
+    try {
+      encode(arguments, writer);
+    } catch (const std::exception& e) {
+      failure = status(status_code::internal, std::string("encoding the notification threw: ") + e.what());
+    } catch (...) {
+      failure = status(status_code::internal, "encoding the notification threw an exception that is not a std::exception");
+    }
+    if (failure.ok() && !finish_frame()) {
+      failure = status(status_code::resource_exhausted, "the notification is larger than the peer's maximum frame size");
+    }
+    if (!failure.ok()) {
+      m_out.resize(m_frame_start);
+      return failure;
+    }
+    wake_writer();
+    return {};
+  }
+
   // ---- responses (the serving side) -----------------------------------------
 
   /// Appends a successful response header for request `id` and returns a
