@@ -10,6 +10,8 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <optional>
+#include <stop_token>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -24,6 +26,70 @@ template <class... Args>
 void encode_argument_tuple(const void* arguments, byte_writer& out) {
   std::apply([&out](const Args&... a) { duet::encode(out, a...); }, *static_cast<const std::tuple<Args...>*>(arguments));
 }
+/// A suspended coroutine that a call's stop callback posts to the loop: it
+/// ends the call there (`session_core::cancel_call`) and hands control to
+/// the call's caller. Its frame comes from the frame cache.
+class call_canceller {
+ public:
+  struct promise_type : pooled_frame {
+    std::coroutine_handle<> m_then;
+    call_canceller get_return_object() noexcept {
+      return call_canceller(std::coroutine_handle<promise_type>::from_promise(*this));
+    }
+    std::suspend_always initial_suspend() const noexcept { return {}; }
+    auto final_suspend() const noexcept {
+      struct to_caller {
+        bool await_ready() const noexcept { return false; }
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> self) const noexcept {
+          const std::coroutine_handle<> then = self.promise().m_then;
+          return then ? then : std::noop_coroutine();
+        }
+        void await_resume() const noexcept {}
+      };
+      return to_caller{};
+    }
+    void return_void() const noexcept {}
+    [[noreturn]] void unhandled_exception() const noexcept { std::terminate(); }
+  };
+
+  call_canceller() noexcept = default;
+  call_canceller(call_canceller&& other) noexcept : m_coro(std::exchange(other.m_coro, {})) {}
+  call_canceller& operator=(call_canceller&& other) noexcept {
+    if (this != &other) {
+      reset();
+      m_coro = std::exchange(other.m_coro, {});
+    }
+    return *this;
+  }
+  ~call_canceller() { reset(); }
+
+  [[nodiscard]] std::coroutine_handle<> handle() const noexcept { return m_coro; }
+  void reset() noexcept {
+    if (m_coro) std::exchange(m_coro, {}).destroy();
+  }
+
+  static call_canceller on_loop(session_core& core, pending_call& call) {
+    co_await cancel_step{core, call};
+  }
+
+ private:
+  explicit call_canceller(std::coroutine_handle<promise_type> coro) noexcept : m_coro(coro) {}
+
+  // Ends the call and records whom to resume at the final suspend point.
+  struct cancel_step {
+    session_core& core;
+    pending_call& call;
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<promise_type> self) const {
+      self.promise().m_then = core.cancel_call(call);
+      return false;  // go straight on to the final suspend point
+    }
+    void await_resume() const noexcept {}
+  };
+
+  std::coroutine_handle<promise_type> m_coro;
+};
+
 }  // namespace detail
 
 /// What `client::call` and `client::try_call` return: one call, not yet
@@ -63,11 +129,31 @@ class [[nodiscard]] call_awaitable {
   ~call_awaitable() = default;
 
   bool await_ready() {
+    if (m_options.stop.stop_requested()) {
+      m_call.code = status_code::cancelled;
+      m_call.message = "the call was cancelled before it was sent";
+      m_call.done = true;
+      return true;
+    }
     return m_core->start_call(m_call, m_options.effective_deadline(), m_method, &detail::encode_argument_tuple<Args...>,
                               &m_arguments);
   }
-  void await_suspend(std::coroutine_handle<> awaiting) noexcept { m_core->suspend_call(m_call, awaiting); }
-  value_type await_resume() { return outcome(); }
+  void await_suspend(std::coroutine_handle<> awaiting) {
+    m_core->suspend_call(m_call, awaiting);
+    if (m_options.stop.stop_possible()) {
+      m_call.cancellable = true;
+      m_canceller = detail::call_canceller::on_loop(*m_core, m_call);
+      // May run at once if the token was stopped meanwhile: it only posts.
+      m_stop_callback.emplace(m_options.stop, stop_handler{this});
+    }
+  }
+  value_type await_resume() {
+    // Waits for a stop callback running on another thread right now (it
+    // lost the race or has posted the canceller, which resumed us).
+    m_stop_callback.reset();
+    m_canceller.reset();
+    return outcome();
+  }
 
   /// The same call as a task (one coroutine frame), for APIs that take tasks.
   operator task<value_type>() && { return as_task(std::move(*this)); }
@@ -104,11 +190,22 @@ class [[nodiscard]] call_awaitable {
     }
   }
 
+  // Any thread: claims the call's resumption, then lets the loop end it.
+  struct stop_handler {
+    call_awaitable* self;
+    void operator()() const noexcept {
+      if (self->m_call.resumption_claimed.exchange(true, std::memory_order_acq_rel)) return;
+      self->m_core->loop().post(self->m_canceller.handle());  // throws only out of memory: terminates
+    }
+  };
+
   detail::session_core* m_core;
   call_options m_options;
   std::uint32_t m_method;
   std::tuple<Args...> m_arguments;
   detail::pending_call m_call;
+  detail::call_canceller m_canceller;
+  std::optional<std::stop_callback<stop_handler>> m_stop_callback;
 };
 
 }  // namespace duet::inline v0

@@ -3,6 +3,8 @@
 #include <duet/loop/event_loop.hpp>
 
 #include <cstdint>
+#include <optional>
+#include <stop_token>
 #include <string_view>
 
 namespace duet::inline v0 {
@@ -13,8 +15,8 @@ namespace duet::inline v0 {
 ///     router.on(kv_get, [](duet::call_context& ctx, std::string key) { ... });
 ///
 /// The context is valid until the handler returns (for a coroutine
-/// handler: until its task completes). Later versions add the deadline, a
-/// stop token and metadata here.
+/// handler: until its task completes). Later versions add the deadline and
+/// metadata here.
 class call_context {
  public:
   call_context(event_loop& loop, std::string_view method_name, std::uint32_t method_id,
@@ -30,11 +32,36 @@ class call_context {
   /// False for a notification: whatever the handler returns is discarded.
   [[nodiscard]] bool expects_response() const noexcept { return m_expects_response; }
 
+  /// Fires when the caller cancels the request (a cancel frame) or the
+  /// connection ends while a coroutine handler still runs, so a long
+  /// handler can give up early (its answer would be dropped anyway). A plain
+  /// handler returns before either can be seen, so its token never fires.
+  /// The first call makes the stop state (one allocation); handlers that
+  /// never ask pay nothing.
+  [[nodiscard]] std::stop_token stop_token() {
+    if (!m_stop) {
+      m_stop.emplace();
+      if (m_cancelled) m_stop->request_stop();
+    }
+    return m_stop->get_token();
+  }
+
+  /// Whether the request was cancelled (see stop_token()).
+  [[nodiscard]] bool cancelled() const noexcept { return m_cancelled; }
+
+  /// Called by the session, on the loop thread, when the request is cancelled.
+  void cancel() noexcept {
+    m_cancelled = true;
+    if (m_stop) m_stop->request_stop();
+  }
+
  private:
   event_loop* m_loop;
   std::string_view m_method_name;
   std::uint32_t m_method_id;
   bool m_expects_response;
+  bool m_cancelled = false;
+  std::optional<std::stop_source> m_stop;
 };
 
 }  // namespace duet::inline v0

@@ -184,9 +184,20 @@ class typed_handler final : public handler_base {
   // One coroutine per asynchronous request. The router outlives its
   // sessions, and a session waits for every handler it started before it
   // ends, so `this` and `session` stay valid throughout.
+  // Lets a cancel frame (or the end of the connection) reach the context.
+  struct cancellation_link : running_request {
+    call_context* context = nullptr;
+    static void cancel(running_request& r) noexcept { static_cast<cancellation_link&>(r).context->cancel(); }
+  };
+
   spawned run_async(session_core& session, std::uint32_t id, bool wants_answer, arguments args) {
     session.handler_started();
     call_context context(session.loop(), m_name, m_id, wants_answer);
+    cancellation_link link;
+    link.id = id;
+    link.on_cancel = &cancellation_link::cancel;
+    link.context = &context;
+    if (wants_answer) session.track(link);
     std::optional<status> failure;
     try {
       if constexpr (std::is_void_v<typename shape::produced>) {
@@ -200,6 +211,7 @@ class typed_handler final : public handler_base {
       failure = status_of_current_exception();
     }
     if (failure && wants_answer && session.is_open()) session.send_error(id, *failure);
+    if (wants_answer) session.untrack(link);
     session.handler_finished();
   }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <stop_token>
 
 namespace duet::inline v0 {
 
@@ -21,6 +22,11 @@ struct call_options {
   std::optional<duration> timeout{};
   /// The latest time the call may end.
   std::optional<time_point> deadline{};
+  /// A stop request (from any thread) ends the call at once with
+  /// `cancelled`, frees its slot and tells the server with a cancel frame; a
+  /// response already on its way is then dropped. A token stopped before the
+  /// call is awaited ends it without sending anything.
+  std::stop_token stop{};
 
   /// The effective deadline for a call issued now; the clock is read only
   /// when there is a timeout, so calls without one pay nothing.

@@ -11,6 +11,7 @@
 #include <duet/wire/native.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <coroutine>
 #include <cstdint>
 #include <optional>
@@ -50,6 +51,22 @@ struct pending_call : timer_node {
   std::uint32_t method = 0;   // the request to send once admitted
   argument_encoder encode = nullptr;
   const void* arguments = nullptr;
+  // For a call with a stop token: completion and a stop request (on any
+  // thread) race to claim the single resumption of `waiter`. A stop that
+  // wins hands the call to a canceller on the loop, which ends and resumes it.
+  bool cancellable = false;
+  std::atomic<bool> resumption_claimed{false};
+};
+
+/// A request being served by a coroutine handler, registered with its
+/// session so that a cancel frame (or the end of the connection) can reach
+/// it. Lives in the handler's coroutine frame; the session links it into an
+/// intrusive list, so registering allocates nothing.
+struct running_request {
+  std::uint32_t id = 0;
+  void (*on_cancel)(running_request&) noexcept = nullptr;
+  running_request* previous = nullptr;
+  running_request* next = nullptr;
 };
 
 /// What the session hands an incoming request or notification to: the rpc
@@ -98,6 +115,12 @@ class session_core {
     if (m_closing) return;
     m_closing = true;
     m_end_status = status(code, std::string(why));
+    // Handlers still running serve a connection that is gone: let them stop.
+    for (running_request* r = m_running; r != nullptr;) {
+      running_request* next = r->next;  // on_cancel may not unlink, but be safe
+      r->on_cancel(*r);
+      r = next;
+    }
     close_transport();
     wake_writer();
     // A reader parked by backpressure must wake to see the end.
@@ -137,6 +160,30 @@ class session_core {
   void suspend_call(pending_call& call, std::coroutine_handle<> awaiting) noexcept {
     call.waiter = awaiting;
     if (call.id == 0) enqueue(call);  // not admitted: wait for room
+  }
+
+  /// Run on the loop for a call whose stop request claimed its resumption:
+  /// ends it with `cancelled` if it is still pending (out of the queue or
+  /// the table; the server gets a cancel frame for a request already
+  /// admitted) and returns its waiter, which the caller of this resumes.
+  [[nodiscard]] std::coroutine_handle<> cancel_call(pending_call& call) {
+    if (!call.done) {
+      if (call.id == 0) {
+        unqueue(call);
+      } else if (m_calls.take(call.id) != nullptr && !m_closing) {
+        encode_frame(m_out, frame_header{frame_kind::cancel, 0, 0, call.id, call.method, 0, 0}, {}, {});
+        wake_writer();
+      }
+      finish(call, status_code::cancelled, "the call was cancelled");
+      admit_queued();
+    } else {
+      // Ended (a response, a deadline) after the stop claimed it: the stop
+      // came first, so the call reports it; a response's bytes are gone.
+      call.code = status_code::cancelled;
+      call.message = "the call was cancelled";
+      call.payload = {};
+    }
+    return std::exchange(call.waiter, {});
   }
 
   /// Queues a notification (a one-way call: no id, never answered) of
@@ -205,6 +252,21 @@ class session_core {
     encode_frame(m_out, frame_header{frame_kind::response, 0, code, id, 0, 0, 0}, {},
                  std::as_bytes(std::span<const char>(text.data(), text.size())));
     wake_writer();
+  }
+
+  /// Registers a request served by a coroutine handler until `untrack`:
+  /// a cancel frame for its id, or the end of the connection, calls its
+  /// `on_cancel`. Both on the loop thread.
+  void track(running_request& r) noexcept {
+    r.previous = nullptr;
+    r.next = m_running;
+    if (m_running != nullptr) m_running->previous = &r;
+    m_running = &r;
+  }
+  void untrack(running_request& r) noexcept {
+    (r.previous == nullptr ? m_running : r.previous->next) = r.next;
+    if (r.next != nullptr) r.next->previous = r.previous;
+    r.previous = r.next = nullptr;
   }
 
   /// An asynchronous handler began: the session will not finish until the
@@ -393,7 +455,7 @@ class session_core {
       pending_call* call = dequeue();
       insert(*call);
       send(*call);
-      if (call->done) m_loop.post(std::exchange(call->waiter, {}));
+      if (call->done && claim_resumption(*call)) m_loop.post(std::exchange(call->waiter, {}));
     }
   }
 
@@ -405,10 +467,17 @@ class session_core {
     call.done = true;
   }
 
-  /// Ends `call` (already out of the table) and resumes its waiter inline.
+  /// Ends `call` (already out of the table) and resumes its waiter inline,
+  /// unless a stop request claimed the resumption first (its canceller,
+  /// already on its way through the loop, resumes the caller).
   void complete(pending_call& call, status_code code, std::string why) {
     finish(call, code, std::move(why));
+    if (!claim_resumption(call)) return;
     if (auto h = std::exchange(call.waiter, {})) h.resume();
+  }
+
+  static bool claim_resumption(pending_call& call) noexcept {
+    return !call.cancellable || !call.resumption_claimed.exchange(true, std::memory_order_acq_rel);
   }
 
   void fail_everything() {
@@ -489,8 +558,18 @@ class session_core {
       case frame_kind::hello:
         shutdown(status_code::protocol_error, "the peer sent a second hello");
         return;
+      case frame_kind::cancel:
+        // Advisory (docs/protocol.md): the handler may stop early; an id
+        // that is not running (finished, or a plain handler) is ignored.
+        for (running_request* r = m_running; r != nullptr; r = r->next) {
+          if (r->id == h.id) {
+            r->on_cancel(*r);
+            break;
+          }
+        }
+        return;
       default:
-        // cancel, pong, goaway and the stream kinds are reserved for later
+        // pong, goaway and the stream kinds are reserved for later
         // features; version 1 peers may send them and they are ignored.
         return;
     }
@@ -515,6 +594,7 @@ class session_core {
   std::uint32_t m_peer_max_frame_size = default_max_frame_size;
   std::uint32_t m_peer_max_in_flight = ~std::uint32_t{0};
   std::uint32_t m_handlers = 0;
+  running_request* m_running = nullptr;     // coroutine handlers serving requests, newest first
   std::coroutine_handle<> m_reader;        // parked by backpressure
   std::coroutine_handle<> m_tasks_waiter;  // the reader, waiting for handlers and writer to end
   bool m_closing = false;
