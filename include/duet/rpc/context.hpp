@@ -3,7 +3,6 @@
 #include <duet/loop/event_loop.hpp>
 
 #include <cstdint>
-#include <optional>
 #include <stop_token>
 #include <string_view>
 
@@ -39,11 +38,11 @@ class call_context {
   /// The first call makes the stop state (one allocation); handlers that
   /// never ask pay nothing.
   [[nodiscard]] std::stop_token stop_token() {
-    if (!m_stop) {
-      m_stop.emplace();
-      if (m_cancelled) m_stop->request_stop();
+    if (!m_stop.stop_possible()) {
+      m_stop = std::stop_source();
+      if (m_cancelled) m_stop.request_stop();
     }
-    return m_stop->get_token();
+    return m_stop.get_token();
   }
 
   /// Whether the request was cancelled (see stop_token()).
@@ -52,7 +51,7 @@ class call_context {
   /// Called by the session, on the loop thread, when the request is cancelled.
   void cancel() noexcept {
     m_cancelled = true;
-    if (m_stop) m_stop->request_stop();
+    if (m_stop.stop_possible()) m_stop.request_stop();
   }
 
  private:
@@ -61,7 +60,7 @@ class call_context {
   std::uint32_t m_method_id;
   bool m_expects_response;
   bool m_cancelled = false;
-  std::optional<std::stop_source> m_stop;
+  std::stop_source m_stop{std::nostopstate};  // made by the first stop_token()
 };
 
 }  // namespace duet::inline v0
