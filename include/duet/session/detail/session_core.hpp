@@ -117,7 +117,7 @@ class session_core {
     m_end_status = status(code, std::string(why));
     // Handlers still running serve a connection that is gone: let them stop.
     for (running_request* r = m_running; r != nullptr;) {
-      running_request* next = r->next;  // on_cancel may not unlink, but be safe
+      running_request* next = r->next;  // read first: a handler may end, and unlink itself, meanwhile
       r->on_cancel(*r);
       r = next;
     }
@@ -194,27 +194,9 @@ class session_core {
   /// order with the calls around them; delivery is not confirmed.
   [[gnu::noinline]] status notify(std::uint32_t method, argument_encoder encode, const void* arguments) {
     if (m_closing) return status(status_code::unavailable, "the connection is closed");
-    m_frame_start = m_out.size();
-    m_out.resize(m_frame_start + frame_header_size);
-    m_frame_header = frame_header{frame_kind::notification, 0, 0, 0, method, 0, 0};
-    byte_writer writer(m_out);
-    status failure;
-    try {
-      encode(arguments, writer);
-    } catch (const std::exception& e) {
-      failure = status(status_code::internal, std::string("encoding the notification threw: ") + e.what());
-    } catch (...) {
-      failure = status(status_code::internal, "encoding the notification threw an exception that is not a std::exception");
-    }
-    if (failure.ok() && !finish_frame()) {
-      failure = status(status_code::resource_exhausted, "the notification is larger than the peer's maximum frame size");
-    }
-    if (!failure.ok()) {
-      m_out.resize(m_frame_start);
-      return failure;
-    }
-    wake_writer();
-    return {};
+    status queued = encode_outgoing(frame_header{frame_kind::notification, 0, 0, 0, method, 0, 0}, encode, arguments);
+    if (queued.ok()) wake_writer();
+    return queued;
   }
 
   // ---- responses (the serving side) -----------------------------------------
@@ -407,32 +389,41 @@ class session_core {
   /// wakes the writer. A request that fails to encode, or is larger than the
   /// peer accepts, is dropped and ends the call (`done`, not resumed).
   [[gnu::noinline]] void send(pending_call& call) {
-    m_frame_start = m_out.size();
-    m_out.resize(m_frame_start + frame_header_size);
-    m_frame_header = frame_header{frame_kind::request, 0, 0, call.id, call.method, 0, 0};
-    byte_writer writer(m_out);
-    status_code failure = status_code::ok;
-    std::string why;
-    try {
-      call.encode(call.arguments, writer);
-    } catch (const std::exception& e) {
-      failure = status_code::internal;
-      why = std::string("encoding the request threw: ") + e.what();
-    } catch (...) {
-      failure = status_code::internal;
-      why = "encoding the request threw an exception that is not a std::exception";
-    }
-    if (failure == status_code::ok && !finish_frame()) {
-      failure = status_code::resource_exhausted;
-      why = "the request is larger than the peer's maximum frame size";
-    }
-    if (failure != status_code::ok) {
-      m_out.resize(m_frame_start);
+    status queued =
+        encode_outgoing(frame_header{frame_kind::request, 0, 0, call.id, call.method, 0, 0}, call.encode, call.arguments);
+    if (!queued.ok()) {
       m_calls.take(call.id);
-      finish(call, failure, std::move(why));
+      finish(call, queued.code(), queued.message());
       return;
     }
     wake_writer();
+  }
+
+  /// Appends a request or notification: `header`, then the arguments
+  /// encoded by `encode`, with the lengths patched in. On failure (encoding
+  /// threw, or the frame is larger than the peer accepts) nothing is left in
+  /// the output buffer and the status says why.
+  status encode_outgoing(const frame_header& header, argument_encoder encode, const void* arguments) {
+    const char* what = header.kind == frame_kind::request ? "request" : "notification";
+    m_frame_start = m_out.size();
+    m_out.resize(m_frame_start + frame_header_size);
+    m_frame_header = header;
+    byte_writer writer(m_out);
+    status failure;
+    try {
+      encode(arguments, writer);
+    } catch (const std::exception& e) {
+      failure = status(status_code::internal, std::string("encoding the ") + what + " threw: " + e.what());
+    } catch (...) {
+      failure = status(status_code::internal,
+                       std::string("encoding the ") + what + " threw an exception that is not a std::exception");
+    }
+    if (failure.ok() && !finish_frame()) {
+      failure = status(status_code::resource_exhausted,
+                       std::string("the ") + what + " is larger than the peer's maximum frame size");
+    }
+    if (!failure.ok()) m_out.resize(m_frame_start);
+    return failure;
   }
 
   pending_call* dequeue() noexcept {
