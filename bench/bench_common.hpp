@@ -9,6 +9,8 @@
 
 #include <duet/duet.hpp>
 
+#include "command_line.hpp"
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -107,18 +109,6 @@ struct options {
                       : "usage: %s --port P\n",
                program);
   std::exit(2);
-}
-
-// Parses a whole decimal number; false for anything else (sign, junk, overflow).
-inline bool parse_number(std::string_view text, std::uint64_t& out) {
-  if (text.empty() || text.size() > 19) return false;
-  std::uint64_t value = 0;
-  for (const char c : text) {
-    if (c < '0' || c > '9') return false;
-    value = value * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  out = value;
-  return true;
 }
 
 [[nodiscard]] inline options parse_options(int argc, char** argv, bool client) {

@@ -22,6 +22,8 @@
 // With --verbose 1, stderr also gets the heap side of each measurement:
 // bytes and allocations through the global operator new (replaced here to
 // count) and malloc's bytes in use, per connection or call, on both sides.
+#include "command_line.hpp"
+
 #include <duet/coro/task.hpp>
 #include <duet/loop/event_loop.hpp>
 #include <duet/rpc/client.hpp>
@@ -165,17 +167,6 @@ struct options {
   std::exit(2);
 }
 
-inline bool parse_number(std::string_view text, std::uint64_t& out) {
-  if (text.empty() || text.size() > 9) return false;
-  std::uint64_t value = 0;
-  for (const char c : text) {
-    if (c < '0' || c > '9') return false;
-    value = value * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  out = value;
-  return true;
-}
-
 inline options parse_options(int argc, char** argv) {
   options o;
   if (argc % 2 == 0) usage(argv[0]);
@@ -191,7 +182,7 @@ inline options parse_options(int argc, char** argv) {
       } else {
         usage(argv[0]);
       }
-    } else if (!parse_number(value, v)) {
+    } else if (!duet_bench::parse_number(value, v)) {
       usage(argv[0]);
     } else if (flag == "--connections" && v >= 1 && v <= 1000000) {
       o.connections = static_cast<std::uint32_t>(v);
