@@ -129,6 +129,11 @@ class [[nodiscard]] call_awaitable {
   ~call_awaitable() = default;
 
   bool await_ready() {
+    if (m_options.response_metadata != nullptr) {
+      m_options.response_metadata->clear();
+      m_call.response_metadata = m_options.response_metadata;
+    }
+    if (!m_options.metadata.empty()) m_call.request_metadata = &m_options.metadata;
     if (m_options.stop.stop_requested()) {
       m_call.code = status_code::cancelled;
       m_call.message = "the call was cancelled before it was sent";

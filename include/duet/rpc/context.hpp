@@ -1,6 +1,7 @@
 #pragma once
 
 #include <duet/loop/event_loop.hpp>
+#include <duet/wire/metadata.hpp>
 
 #include <cstdint>
 #include <stop_token>
@@ -8,14 +9,17 @@
 
 namespace duet::inline v0 {
 
+namespace detail {
+struct call_context_access;
+}
+
 /// What a handler may know about the request it serves. A handler that
 /// wants it takes `duet::call_context&` as its first parameter:
 ///
 ///     router.on(kv_get, [](duet::call_context& ctx, std::string key) { ... });
 ///
 /// The context is valid until the handler returns (for a coroutine
-/// handler: until its task completes). Later versions add the deadline and
-/// metadata here.
+/// handler: until its task completes).
 class call_context {
  public:
   call_context(event_loop& loop, std::string_view method_name, std::uint32_t method_id,
@@ -45,6 +49,17 @@ class call_context {
     return m_stop.get_token();
   }
 
+  /// The metadata the request came with (docs/call-semantics.md, Metadata),
+  /// including duet's own `duet-` pairs.
+  [[nodiscard]] const metadata& request_metadata() const noexcept { return m_request_metadata; }
+
+  /// Metadata to send back with the response, whatever its outcome: a
+  /// value, a returned error or a thrown `rpc_error`. Add to it before the
+  /// handler returns (a coroutine handler: before its task completes).
+  /// Nothing is sent for a notification.
+  [[nodiscard]] metadata& response_metadata() noexcept { return m_response_metadata; }
+  [[nodiscard]] const metadata& response_metadata() const noexcept { return m_response_metadata; }
+
   /// Whether the request was cancelled (see stop_token()).
   [[nodiscard]] bool cancelled() const noexcept { return m_cancelled; }
 
@@ -55,12 +70,32 @@ class call_context {
   }
 
  private:
+  friend struct detail::call_context_access;
+
   event_loop* m_loop;
   std::string_view m_method_name;
   std::uint32_t m_method_id;
   bool m_expects_response;
   bool m_cancelled = false;
   std::stop_source m_stop{std::nostopstate};  // made by the first stop_token()
+  metadata m_request_metadata;
+  metadata m_response_metadata;
 };
+
+namespace detail {
+
+/// What the router sets in a context before the handler runs.
+struct call_context_access {
+  /// Reads the request's metadata block (already checked by the session).
+  static void read_request_metadata(call_context& c, const_buffer block) {
+    (void)read_metadata_block(block, c.m_request_metadata);
+  }
+  /// The response metadata to send: null when there is none.
+  [[nodiscard]] static const metadata* response_metadata(const call_context& c) noexcept {
+    return c.m_response_metadata.empty() ? nullptr : &c.m_response_metadata;
+  }
+};
+
+}  // namespace detail
 
 }  // namespace duet::inline v0

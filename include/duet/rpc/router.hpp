@@ -82,20 +82,21 @@ struct handler_shape {
 
 // The code for answering is shared by every handler of a result type R.
 template <class R>
-void answer_value(session_core& session, std::uint32_t id, const R& value) {
-  byte_writer writer = session.begin_response(id);
+void answer_value(session_core& session, std::uint32_t id, const R& value, const metadata* response_metadata) {
+  byte_writer writer = session.begin_response(id, response_metadata);
   try {
     duet::encode(writer, value);
   } catch (const std::exception& e) {
     session.abandon_response();
-    session.send_error(id, status(status_code::internal, std::string("encoding the response threw: ") + e.what()));
+    session.send_error(id, status(status_code::internal, std::string("encoding the response threw: ") + e.what()),
+                       response_metadata);
     return;
   }
   session.send_response(id);
 }
 
-inline void answer_void(session_core& session, std::uint32_t id) {
-  (void)session.begin_response(id);
+inline void answer_void(session_core& session, std::uint32_t id, const metadata* response_metadata) {
+  (void)session.begin_response(id, response_metadata);
   session.send_response(id);
 }
 
@@ -135,19 +136,22 @@ class typed_handler final : public handler_base {
       return;
     }
     if constexpr (shape::asynchronous) {
-      run_async(session, id, wants_answer, std::move(args));
+      run_async(session, id, wants_answer, std::move(args), frame.metadata);
     } else {
       call_context context(session.loop(), m_name, m_id, wants_answer);
+      if (!frame.metadata.empty()) call_context_access::read_request_metadata(context, frame.metadata);
       try {
         if constexpr (std::is_void_v<typename shape::produced>) {
           invoke(context, args);
-          if (wants_answer) answer_void(session, id);
+          if (wants_answer) answer_void(session, id, call_context_access::response_metadata(context));
         } else {
           decltype(auto) produced = invoke(context, args);
-          if (wants_answer) answer(session, id, produced);
+          if (wants_answer) answer(session, id, produced, call_context_access::response_metadata(context));
         }
       } catch (...) {
-        if (wants_answer) session.send_error(id, status_of_current_exception());
+        if (wants_answer) {
+          session.send_error(id, status_of_current_exception(), call_context_access::response_metadata(context));
+        }
       }
     }
   }
@@ -167,17 +171,17 @@ class typed_handler final : public handler_base {
   }
 
   template <class X>
-  static void answer(session_core& session, std::uint32_t id, X& produced) {
+  static void answer(session_core& session, std::uint32_t id, X& produced, const metadata* response_metadata) {
     if constexpr (is_result<std::remove_cvref_t<X>>::value) {
       if (!produced.has_value()) {
-        session.send_error(id, produced.error());
+        session.send_error(id, produced.error(), response_metadata);
       } else if constexpr (std::is_void_v<R>) {
-        answer_void(session, id);
+        answer_void(session, id, response_metadata);
       } else {
-        answer_value<R>(session, id, *produced);
+        answer_value<R>(session, id, *produced, response_metadata);
       }
     } else {
-      answer_value<R>(session, id, static_cast<const R&>(produced));
+      answer_value<R>(session, id, static_cast<const R&>(produced), response_metadata);
     }
   }
 
@@ -190,7 +194,9 @@ class typed_handler final : public handler_base {
     static void cancel(running_request& r) noexcept { static_cast<cancellation_link&>(r).context->cancel(); }
   };
 
-  spawned run_async(session_core& session, std::uint32_t id, bool wants_answer, arguments args) {
+  // `metadata_block` views the reader's buffer: read before the first suspension.
+  spawned run_async(session_core& session, std::uint32_t id, bool wants_answer, arguments args,
+                    const_buffer metadata_block) {
     session.handler_started();
     call_context context(session.loop(), m_name, m_id, wants_answer);
     cancellation_link link;
@@ -200,17 +206,22 @@ class typed_handler final : public handler_base {
     if (wants_answer) session.track(link);
     std::optional<status> failure;
     try {
+      if (!metadata_block.empty()) call_context_access::read_request_metadata(context, metadata_block);
       if constexpr (std::is_void_v<typename shape::produced>) {
         co_await invoke(context, args);
-        if (wants_answer && session.is_open()) answer_void(session, id);
+        if (wants_answer && session.is_open()) answer_void(session, id, call_context_access::response_metadata(context));
       } else {
         auto produced = co_await invoke(context, args);
-        if (wants_answer && session.is_open()) answer(session, id, produced);
+        if (wants_answer && session.is_open()) {
+          answer(session, id, produced, call_context_access::response_metadata(context));
+        }
       }
     } catch (...) {
       failure = status_of_current_exception();
     }
-    if (failure && wants_answer && session.is_open()) session.send_error(id, *failure);
+    if (failure && wants_answer && session.is_open()) {
+      session.send_error(id, *failure, call_context_access::response_metadata(context));
+    }
     if (wants_answer) session.untrack(link);
     session.handler_finished();
   }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <duet/loop/deadline.hpp>
+#include <duet/wire/metadata.hpp>
 
 #include <algorithm>
 #include <optional>
@@ -27,6 +28,13 @@ struct call_options {
   /// response already on its way is then dropped. A token stopped before the
   /// call is awaited ends it without sending anything.
   std::stop_token stop{};
+  /// Pairs sent with the request (docs/call-semantics.md, Metadata); the
+  /// handler reads them from its `call_context`. Empty: none are sent.
+  duet::metadata metadata{};
+  /// When set, the response's metadata is stored here as the call ends
+  /// (cleared first; left empty when the call ended without a response).
+  /// Must stay valid until the call has been awaited.
+  duet::metadata* response_metadata = nullptr;
 
   /// The effective deadline for a call issued now; the clock is read only
   /// when there is a timeout, so calls without one pay nothing.
