@@ -4,6 +4,7 @@
 #include <duet/coro/concepts.hpp>
 #include <duet/result.hpp>
 #include <duet/rpc/context.hpp>
+#include <duet/rpc/detail/deadline_watch.hpp>
 #include <duet/rpc/method.hpp>
 #include <duet/session/detail/session_core.hpp>
 #include <duet/session/detail/spawned.hpp>
@@ -122,24 +123,17 @@ class typed_handler final : public handler_base {
   typed_handler(H handler, std::string_view name, std::uint32_t id) : m_handler(std::move(handler)), m_name(name), m_id(id) {}
 
   void handle(session_core& session, const frame_view& frame) override {
-    const bool wants_answer = frame.header.kind == frame_kind::request;
-    const std::uint32_t id = frame.header.id;
-    arguments args;
-    // The payload views the reader's buffer: decode everything now.
-    const bool decoded = std::apply([&](Args&... a) { return duet::decode_all(frame.payload, a...); }, args);
-    if (!decoded) {
-      if (wants_answer) {
-        session.send_error(id, status(status_code::invalid_argument,
-                                      "the request's payload does not decode as the arguments of " +
-                                          std::string(m_name)));
-      }
-      return;
-    }
     if constexpr (shape::asynchronous) {
-      run_async(session, id, wants_answer, std::move(args), frame.metadata);
+      run_async(session, frame);
     } else {
+      const bool wants_answer = frame.header.kind == frame_kind::request;
+      const std::uint32_t id = frame.header.id;
       call_context context(session.loop(), m_name, m_id, wants_answer);
-      if (!frame.metadata.empty()) call_context_access::read_request_metadata(context, frame.metadata);
+      arguments args;
+      if (std::optional<status> early = prepare(context, frame, args)) {
+        if (wants_answer) session.send_error(id, *early, call_context_access::response_metadata(context));
+        return;
+      }
       try {
         if constexpr (std::is_void_v<typename shape::produced>) {
           invoke(context, args);
@@ -194,31 +188,59 @@ class typed_handler final : public handler_base {
     static void cancel(running_request& r) noexcept { static_cast<cancellation_link&>(r).context->cancel(); }
   };
 
-  // `metadata_block` views the reader's buffer: read before the first suspension.
-  spawned run_async(session_core& session, std::uint32_t id, bool wants_answer, arguments args,
-                    const_buffer metadata_block) {
+  // What comes before the handler runs: the request's metadata and deadline,
+  // then its arguments. The frame views the reader's buffer: everything is
+  // read now. Returns the status to answer with instead of running the
+  // handler, or nothing. A request without metadata only decodes arguments.
+  std::optional<status> prepare(call_context& context, const frame_view& frame, arguments& args) {
+    if (!frame.metadata.empty()) {
+      if (std::optional<status> early = call_context_access::read_request_metadata(context, frame.metadata)) {
+        return early;
+      }
+    }
+    const bool decoded = std::apply([&](Args&... a) { return duet::decode_all(frame.payload, a...); }, args);
+    if (!decoded) {
+      return status(status_code::invalid_argument,
+                    "the request's payload does not decode as the arguments of " + std::string(m_name));
+    }
+    return std::nullopt;
+  }
+
+  // `frame` views the reader's buffer: `prepare` reads it before the first
+  // suspension.
+  spawned run_async(session_core& session, frame_view frame) {
     session.handler_started();
+    const bool wants_answer = frame.header.kind == frame_kind::request;
+    const std::uint32_t id = frame.header.id;
     call_context context(session.loop(), m_name, m_id, wants_answer);
     cancellation_link link;
     link.id = id;
     link.on_cancel = &cancellation_link::cancel;
     link.context = &context;
     if (wants_answer) session.track(link);
+    deadline_watch watch;  // fires the context's stop token at the request's deadline
+    arguments args;
     std::optional<status> failure;
     try {
-      if (!metadata_block.empty()) call_context_access::read_request_metadata(context, metadata_block);
-      if constexpr (std::is_void_v<typename shape::produced>) {
-        co_await invoke(context, args);
-        if (wants_answer && session.is_open()) answer_void(session, id, call_context_access::response_metadata(context));
-      } else {
-        auto produced = co_await invoke(context, args);
-        if (wants_answer && session.is_open()) {
-          answer(session, id, produced, call_context_access::response_metadata(context));
+      failure = prepare(context, frame, args);
+      if (!failure) {
+        if (const std::optional<time_point> deadline = context.deadline()) {
+          watch.start(session.loop(), *deadline, &context, &call_context_access::expire);
+        }
+        if constexpr (std::is_void_v<typename shape::produced>) {
+          co_await invoke(context, args);
+          if (wants_answer && session.is_open()) answer_void(session, id, call_context_access::response_metadata(context));
+        } else {
+          auto produced = co_await invoke(context, args);
+          if (wants_answer && session.is_open()) {
+            answer(session, id, produced, call_context_access::response_metadata(context));
+          }
         }
       }
     } catch (...) {
       failure = status_of_current_exception();
     }
+    watch.stop();
     if (failure && wants_answer && session.is_open()) {
       session.send_error(id, *failure, call_context_access::response_metadata(context));
     }

@@ -10,6 +10,7 @@
 #include <duet/wire/frame.hpp>
 #include <duet/wire/metadata.hpp>
 #include <duet/wire/native.hpp>
+#include <duet/wire/timeout.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -426,10 +427,10 @@ class session_core {
   }
 
   /// Appends a request or notification: `header`, then the metadata block
-  /// of `call` (a request's: its metadata), then the arguments encoded by
-  /// `encode`, with the lengths patched in. On failure (encoding threw, or
-  /// the frame is larger than the peer accepts) nothing is left in the
-  /// output buffer and the status says why.
+  /// of `call` (a request's: its deadline and metadata), then the arguments
+  /// encoded by `encode`, with the lengths patched in. On failure (encoding
+  /// threw, the frame is larger than the peer accepts, the call's deadline
+  /// has passed) nothing is left in the output buffer and the status says why.
   status encode_outgoing(const frame_header& header, argument_encoder encode, const void* arguments,
                          const pending_call* call = nullptr) {
     const char* what = header.kind == frame_kind::request ? "request" : "notification";
@@ -438,11 +439,12 @@ class session_core {
     m_frame_header = header;
     status failure;
     try {
-      if (call != nullptr && call->request_metadata != nullptr && !call->request_metadata->empty()) {
-        write_metadata({}, call->request_metadata);
+      if (call != nullptr && !write_request_metadata(*call)) {
+        failure = status(status_code::deadline_exceeded, "the call's deadline passed before its request was sent");
+      } else {
+        byte_writer writer(m_out);
+        encode(arguments, writer);
       }
-      byte_writer writer(m_out);
-      encode(arguments, writer);
     } catch (const std::exception& e) {
       failure = status(status_code::internal, std::string("encoding the ") + what + " threw: " + e.what());
     } catch (...) {
@@ -506,6 +508,24 @@ class session_core {
     const status_code code = m_end_status.code();
     m_calls.drain([&](pending_call& call) { complete(call, code, m_end_status.message()); });
     while (pending_call* call = dequeue()) complete(*call, code, m_end_status.message());
+  }
+
+  /// Writes the metadata block of `call`'s request, if it needs one: its
+  /// deadline as `duet-timeout` (the time left; docs/protocol.md 7.1), then
+  /// its metadata. False, writing nothing, when the deadline has passed.
+  /// A call with neither reads no clock.
+  bool write_request_metadata(const pending_call& call) {
+    metadata_entry own[1];
+    std::size_t owns = 0;
+    char digits[timeout_value_capacity];
+    if (call.armed() && call.deadline() != time_point::max()) {
+      const std::optional<std::string_view> left = timeout_value(call.deadline(), clock::now(), digits);
+      if (!left) return false;
+      own[owns++] = metadata_entry{timeout_key, *left};
+    }
+    const bool has_user = call.request_metadata != nullptr && !call.request_metadata->empty();
+    if (owns != 0 || has_user) write_metadata(std::span<const metadata_entry>(own, owns), has_user ? call.request_metadata : nullptr);
+    return true;
   }
 
   /// Writes a metadata block (`extra` pairs, then `user`'s) after the
