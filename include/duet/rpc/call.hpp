@@ -3,6 +3,7 @@
 #include <duet/codec/codec.hpp>
 #include <duet/coro/task.hpp>
 #include <duet/result.hpp>
+#include <duet/rpc/interceptor.hpp>
 #include <duet/session/call_options.hpp>
 #include <duet/session/detail/session_core.hpp>
 #include <duet/status.hpp>
@@ -13,6 +14,7 @@
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -119,10 +121,21 @@ class [[nodiscard]] call_awaitable {
   call_awaitable(detail::session_core& core, const call_options& options, std::uint32_t method, Args... args)
       : m_core(&core), m_options(options), m_method(method), m_arguments(std::move(args)...) {}
 
+  /// A call of `method_name` that passes through `interceptors` (may be
+  /// null: none), which must outlive the awaiting.
+  call_awaitable(detail::session_core& core, const detail::client_interceptor_list* interceptors,
+                 std::string_view method_name, const call_options& options, std::uint32_t method, Args... args)
+      : m_core(&core), m_options(options), m_method(method), m_arguments(std::move(args)...),
+        m_method_name(method_name) {
+    m_hooks.list = interceptors;
+  }
+
   // Moving a call that is under way would move its slot in the call table.
   call_awaitable(call_awaitable&& other) noexcept(std::is_nothrow_move_constructible_v<std::tuple<Args...>>)
       : m_core(other.m_core), m_options(other.m_options), m_method(other.m_method),
-        m_arguments(std::move(other.m_arguments)) {}
+        m_arguments(std::move(other.m_arguments)), m_method_name(other.m_method_name) {
+    m_hooks.list = other.m_hooks.list;
+  }
   call_awaitable(const call_awaitable&) = delete;
   call_awaitable& operator=(const call_awaitable&) = delete;
   call_awaitable& operator=(call_awaitable&&) = delete;
@@ -133,7 +146,8 @@ class [[nodiscard]] call_awaitable {
       m_options.response_metadata->clear();
       m_call.response_metadata = m_options.response_metadata;
     }
-    if (!m_options.metadata.empty()) m_call.request_metadata = &m_options.metadata;
+    m_call.request_metadata = &m_options.metadata;  // sent only when not empty
+    if (m_hooks.installed() && intercept_before()) return true;
     if (m_options.stop.stop_requested()) {
       m_call.code = status_code::cancelled;
       m_call.message = "the call was cancelled before it was sent";
@@ -157,6 +171,7 @@ class [[nodiscard]] call_awaitable {
     // lost the race or has posted the canceller, which resumed us).
     m_stop_callback.reset();
     m_canceller.reset();
+    if (m_hooks.ran != 0) return intercepted_outcome();
     return outcome();
   }
 
@@ -187,6 +202,50 @@ class [[nodiscard]] call_awaitable {
     }
   }
 
+  [[nodiscard]] outgoing_call describe() noexcept {
+    return outgoing_call{m_method_name, m_method, m_options.metadata, m_options};
+  }
+
+  // The interceptors' before hooks; true when one ended the call.
+  bool intercept_before() {
+    // The after hooks see the response's metadata even when the caller
+    // does not ask for it.
+    if (m_call.response_metadata == nullptr) m_call.response_metadata = &m_response_metadata;
+    outgoing_call call = describe();
+    status verdict = m_hooks.before(call);
+    if (verdict.ok()) return false;
+    m_call.code = verdict.code();
+    m_call.message = verdict.message();
+    m_call.done = true;
+    return true;
+  }
+
+  // outcome(), with the interceptors' after hooks told how it ended.
+  value_type intercepted_outcome() {
+    outgoing_call call = describe();
+    const metadata& response = *m_call.response_metadata;
+    if constexpr (Throws) {
+      try {
+        if constexpr (std::is_void_v<R>) {
+          outcome();
+          m_hooks.after(call, status{}, response);
+          return;
+        } else {
+          R value = outcome();
+          m_hooks.after(call, status{}, response);
+          return value;
+        }
+      } catch (const rpc_error& e) {
+        m_hooks.after(call, e.status(), response);
+        throw;
+      }
+    } else {
+      value_type r = outcome();
+      m_hooks.after(call, r.has_value() ? status{} : r.error(), response);
+      return r;
+    }
+  }
+
   static value_type fail(status s) {
     if constexpr (Throws) {
       throw rpc_error(std::move(s));
@@ -211,6 +270,9 @@ class [[nodiscard]] call_awaitable {
   detail::pending_call m_call;
   detail::call_canceller m_canceller;
   std::optional<std::stop_callback<stop_handler>> m_stop_callback;
+  std::string_view m_method_name;
+  detail::interception<detail::client_interceptor_list> m_hooks;
+  metadata m_response_metadata;  // for the interceptors when the caller gives no response_metadata
 };
 
 }  // namespace duet::inline v0

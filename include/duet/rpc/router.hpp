@@ -5,6 +5,7 @@
 #include <duet/result.hpp>
 #include <duet/rpc/context.hpp>
 #include <duet/rpc/detail/deadline_watch.hpp>
+#include <duet/rpc/interceptor.hpp>
 #include <duet/rpc/method.hpp>
 #include <duet/session/detail/session_core.hpp>
 #include <duet/session/detail/spawned.hpp>
@@ -27,17 +28,32 @@ namespace duet::inline v0 {
 
 namespace detail {
 
+template <class T>
+struct is_result : std::false_type {};
+template <class T>
+struct is_result<result<T>> : std::true_type {};
+
 class handler_base {
  public:
   virtual ~handler_base() = default;
   /// Decodes the frame's arguments and runs the handler; answers a request.
   virtual void handle(session_core& session, const frame_view& frame) = 0;
+
+  /// The router's interceptors (set by the router; the router outlives it).
+  const server_interceptor_list* interceptors = nullptr;
 };
 
-template <class T>
-struct is_result : std::false_type {};
-template <class T>
-struct is_result<result<T>> : std::true_type {};
+/// How a handler's result ended the request, for the interceptors.
+template <class X>
+status outcome_of(const X& produced) {
+  if constexpr (is_result<std::remove_cvref_t<X>>::value) {
+    return produced.has_value() ? status{} : produced.error();
+  } else {
+    (void)produced;
+    return {};
+  }
+}
+
 
 /// Whether a handler's return type `X` (after awaiting, if it is awaitable)
 /// can answer a method returning `R`: R itself (or convertible), or
@@ -129,23 +145,27 @@ class typed_handler final : public handler_base {
       const bool wants_answer = frame.header.kind == frame_kind::request;
       const std::uint32_t id = frame.header.id;
       call_context context(session.loop(), m_name, m_id, wants_answer);
+      interception<server_interceptor_list> hooks{interceptors};
       arguments args;
-      if (std::optional<status> early = prepare(context, frame, args)) {
+      if (std::optional<status> early = prepare(context, frame, args, hooks)) {
+        hooks.after(context, *early);
         if (wants_answer) session.send_error(id, *early, call_context_access::response_metadata(context));
         return;
       }
       try {
         if constexpr (std::is_void_v<typename shape::produced>) {
           invoke(context, args);
+          hooks.after(context, status{});
           if (wants_answer) answer_void(session, id, call_context_access::response_metadata(context));
         } else {
           decltype(auto) produced = invoke(context, args);
+          if (hooks.ran != 0) hooks.after(context, outcome_of(produced));
           if (wants_answer) answer(session, id, produced, call_context_access::response_metadata(context));
         }
       } catch (...) {
-        if (wants_answer) {
-          session.send_error(id, status_of_current_exception(), call_context_access::response_metadata(context));
-        }
+        const status failure = status_of_current_exception();
+        hooks.after(context, failure);
+        if (wants_answer) session.send_error(id, failure, call_context_access::response_metadata(context));
       }
     }
   }
@@ -189,14 +209,19 @@ class typed_handler final : public handler_base {
   };
 
   // What comes before the handler runs: the request's metadata and deadline,
-  // then its arguments. The frame views the reader's buffer: everything is
-  // read now. Returns the status to answer with instead of running the
-  // handler, or nothing. A request without metadata only decodes arguments.
-  std::optional<status> prepare(call_context& context, const frame_view& frame, arguments& args) {
+  // the interceptors' before hooks, then its arguments. The frame views the
+  // reader's buffer: everything is read now. Returns the status to answer
+  // with instead of running the handler, or nothing. A request without
+  // metadata, on a router without interceptors, only decodes arguments.
+  std::optional<status> prepare(call_context& context, const frame_view& frame, arguments& args,
+                                interception<server_interceptor_list>& hooks) {
     if (!frame.metadata.empty()) {
       if (std::optional<status> early = call_context_access::read_request_metadata(context, frame.metadata)) {
         return early;
       }
+    }
+    if (hooks.installed()) {
+      if (status verdict = hooks.before(context); !verdict.ok()) return verdict;
     }
     const bool decoded = std::apply([&](Args&... a) { return duet::decode_all(frame.payload, a...); }, args);
     if (!decoded) {
@@ -219,19 +244,24 @@ class typed_handler final : public handler_base {
     link.context = &context;
     if (wants_answer) session.track(link);
     deadline_watch watch;  // fires the context's stop token at the request's deadline
+    interception<server_interceptor_list> hooks{interceptors};
     arguments args;
     std::optional<status> failure;
     try {
-      failure = prepare(context, frame, args);
+      failure = prepare(context, frame, args, hooks);
       if (!failure) {
         if (const std::optional<time_point> deadline = context.deadline()) {
           watch.start(session.loop(), *deadline, &context, &call_context_access::expire);
         }
         if constexpr (std::is_void_v<typename shape::produced>) {
           co_await invoke(context, args);
+          watch.stop();
+          hooks.after(context, status{});
           if (wants_answer && session.is_open()) answer_void(session, id, call_context_access::response_metadata(context));
         } else {
           auto produced = co_await invoke(context, args);
+          watch.stop();
+          if (hooks.ran != 0) hooks.after(context, outcome_of(produced));
           if (wants_answer && session.is_open()) {
             answer(session, id, produced, call_context_access::response_metadata(context));
           }
@@ -241,6 +271,7 @@ class typed_handler final : public handler_base {
       failure = status_of_current_exception();
     }
     watch.stop();
+    if (failure) hooks.after(context, *failure);
     if (failure && wants_answer && session.is_open()) {
       session.send_error(id, *failure, call_context_access::response_metadata(context));
     }
@@ -304,6 +335,16 @@ class router final : public detail::request_dispatcher {
     return *this;
   }
 
+  /// Adds `interceptor` after those already added: its `before_handler`
+  /// runs before every request's handler, its `after_handler` after it
+  /// (docs/call-semantics.md, Interceptors). Like `on`, call it before
+  /// serving. Throws std::invalid_argument for a null pointer.
+  router& add_interceptor(std::shared_ptr<server_interceptor> interceptor) {
+    if (!interceptor) throw std::invalid_argument("duet::router::add_interceptor: null interceptor");
+    m_interceptors.push_back(std::move(interceptor));
+    return *this;
+  }
+
   /// Whether some handler serves the method with wire id `id`.
   [[nodiscard]] bool serves(std::uint32_t id) const noexcept { return find(id) != nullptr; }
 
@@ -325,6 +366,7 @@ class router final : public detail::request_dispatcher {
       throw std::logic_error("duet::router: methods " + std::string(at->name) + " and " + std::string(name) +
                              " have the same wire id; rename one of them");
     }
+    handler->interceptors = &m_interceptors;
     m_entries.insert(at, entry{id, name, std::move(handler)});
   }
 
@@ -346,6 +388,7 @@ class router final : public detail::request_dispatcher {
   }
 
   std::vector<entry> m_entries;  // sorted by id: lookups are a binary search
+  detail::server_interceptor_list m_interceptors;
   std::uint64_t m_dropped_notifications = 0;
 };
 
