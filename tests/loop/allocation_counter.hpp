@@ -2,7 +2,9 @@
 
 // Counts heap allocations made by the current thread between start() and
 // stop(). Include from exactly one test file per executable, which then
-// replaces the global operator new (the definitions below are that file's).
+// replaces the global operator new (the definitions below are that file's);
+// other files of the same executable define
+// DUET_TEST_ALLOCATION_COUNTER_ELSEWHERE before including it.
 
 #include <cstddef>
 #include <cstdlib>
@@ -44,7 +46,7 @@ struct allocation_counter {
 
 }  // namespace duet_test
 
-#if !defined(DUET_TEST_SANITIZED)
+#if !defined(DUET_TEST_SANITIZED) && !defined(DUET_TEST_ALLOCATION_COUNTER_ELSEWHERE)
 
 // g++ 12 flags free() on memory from a replaced operator new as a mismatch
 // once both are inlined; they match by construction here.

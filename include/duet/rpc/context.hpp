@@ -73,7 +73,8 @@ class call_context {
   [[nodiscard]] bool deadline_passed() const noexcept { return m_deadline_passed; }
 
   /// The metadata the request came with (docs/call-semantics.md, Metadata),
-  /// including duet's own `duet-` pairs.
+  /// including duet's own `duet-` pairs except `duet-timeout` (see
+  /// `deadline()`).
   [[nodiscard]] const metadata& request_metadata() const noexcept { return m_request_metadata; }
 
   /// Metadata to send back with the response, whatever its outcome: a
@@ -111,14 +112,23 @@ namespace detail {
 
 /// What the router sets in a context before the handler runs.
 struct call_context_access {
-  /// Reads the request's metadata block (already checked by the session)
-  /// and the deadline it carries. Returns the status to answer with instead
-  /// of running the handler: `deadline_exceeded` when the request arrived
-  /// with no time left, `invalid_argument` when its `duet-timeout` is not a
-  /// number.
+  /// Reads the request's metadata block (already checked by the session):
+  /// its `duet-timeout` becomes the deadline (the first one counts; none is
+  /// kept as a pair, so a call with only a timeout allocates nothing here),
+  /// every other pair goes into the request metadata. Returns the status to
+  /// answer with instead of running the handler: `deadline_exceeded` when
+  /// the request arrived with no time left, `invalid_argument` when its
+  /// `duet-timeout` is not a number.
   [[nodiscard]] static std::optional<status> read_request_metadata(call_context& c, const_buffer block) {
-    (void)read_metadata_block(block, c.m_request_metadata);
-    const std::optional<std::string_view> timeout = c.m_request_metadata.find(timeout_key);
+    std::optional<std::string_view> timeout;
+    metadata_reader reader{block};
+    for (metadata_entry e; reader.next(e);) {
+      if (e.key == timeout_key) {
+        if (!timeout) timeout = e.value;
+      } else {
+        metadata_access::add_unchecked(c.m_request_metadata, e.key, e.value);
+      }
+    }
     if (!timeout) return std::nullopt;
     std::uint64_t microseconds = 0;
     if (!parse_timeout_value(*timeout, microseconds)) {
