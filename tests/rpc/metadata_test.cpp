@@ -24,7 +24,9 @@ namespace {
 void serve_echoing_metadata(duet::router& router, duet::event_loop& loop) {
   router.on(echo, [](duet::call_context& ctx, std::string key) {
     const auto seen = ctx.request_metadata().find(key);
-    if (const auto id = ctx.request_metadata().find("x-request-id")) ctx.response_metadata().add("x-request-id", std::string(*id));
+    if (const auto id = ctx.request_metadata().find("x-request-id")) {
+      ctx.response_metadata().add("x-request-id", std::string(*id));
+    }
     ctx.response_metadata().add("served-by", "plain");
     return seen ? std::string(*seen) : std::string("<none>");
   });
@@ -170,7 +172,8 @@ TEST_CASE("a request with malformed metadata closes its connection with a protoc
   r.run([&]() -> duet::task<void> { co_await malformed_request_cuts_the_connection(r, handled); });
 }
 
-TEST_CASE("a response with malformed metadata ends the client's calls with protocol_error", "[rpc][metadata][bad-input]") {
+TEST_CASE("a response with malformed metadata ends the client's calls with protocol_error",
+          "[rpc][metadata][bad-input]") {
   duet::event_loop loop;
   loop.block_on([&]() -> duet::task<void> {
     auto [near_end, far_end] = duet::make_memory_pair(loop);

@@ -11,6 +11,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -207,7 +208,7 @@ class [[nodiscard]] call_awaitable {
   }
 
   // The interceptors' before hooks; true when one ended the call.
-  bool intercept_before() {
+  [[gnu::noinline]] bool intercept_before() {
     // The after hooks see the response's metadata even when the caller
     // does not ask for it.
     if (m_call.response_metadata == nullptr) m_call.response_metadata = &m_response_metadata;
@@ -221,7 +222,7 @@ class [[nodiscard]] call_awaitable {
   }
 
   // outcome(), with the interceptors' after hooks told how it ended.
-  value_type intercepted_outcome() {
+  [[gnu::noinline]] value_type intercepted_outcome() {
     outgoing_call call = describe();
     const metadata& response = *m_call.response_metadata;
     if constexpr (Throws) {

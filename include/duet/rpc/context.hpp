@@ -119,7 +119,8 @@ struct call_context_access {
   /// answer with instead of running the handler: `deadline_exceeded` when
   /// the request arrived with no time left, `invalid_argument` when its
   /// `duet-timeout` is not a number.
-  [[nodiscard]] static std::optional<status> read_request_metadata(call_context& c, const_buffer block) {
+  [[nodiscard, gnu::noinline]] static std::optional<status> read_request_metadata(call_context& c,
+                                                                                   const_buffer block) {
     std::optional<std::string_view> timeout;
     metadata_reader reader{block};
     for (metadata_entry e; reader.next(e);) {

@@ -151,7 +151,7 @@ struct interception {
   /// Runs the `before` hooks; the first non-ok status stops them and is
   /// returned.
   template <class Context>
-  [[nodiscard]] status before(Context& context) {
+  [[nodiscard, gnu::noinline]] status before(Context& context) {
     started = clock::now();
     for (ran = 0; ran < list->size();) {
       auto& hook = *(*list)[ran++];
@@ -173,7 +173,7 @@ struct interception {
   /// Runs the `after` hooks of the interceptors whose `before` ran, newest
   /// first; `extra...` are the hook's arguments after the context.
   template <class Context, class... Extra>
-  void after(Context& context, const Extra&... extra) noexcept {
+  [[gnu::noinline]] void after(Context& context, const Extra&... extra) noexcept {
     if (ran == 0) return;
     const duration elapsed = clock::now() - started;
     for (std::size_t i = ran; i-- > 0;) {

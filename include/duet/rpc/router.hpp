@@ -43,6 +43,28 @@ class handler_base {
   const server_interceptor_list* interceptors = nullptr;
 };
 
+/// What comes before a handler for a request with metadata or a router with
+/// interceptors: reads the metadata and deadline into `context`, runs the
+/// `before` hooks. The status to answer with instead of the handler, or
+/// nothing. Out of line: requests with neither never come here.
+[[gnu::noinline]] inline std::optional<status> admit_request(call_context& context, const_buffer metadata_block,
+                                                             interception<server_interceptor_list>& hooks) {
+  if (!metadata_block.empty()) {
+    if (std::optional<status> early = call_context_access::read_request_metadata(context, metadata_block)) {
+      return early;
+    }
+  }
+  if (hooks.installed()) {
+    if (status verdict = hooks.before(context); !verdict.ok()) return verdict;
+  }
+  return std::nullopt;
+}
+
+[[gnu::noinline]] inline status undecodable_arguments(std::string_view method_name) {
+  return status(status_code::invalid_argument,
+                "the request's payload does not decode as the arguments of " + std::string(method_name));
+}
+
 /// How a handler's result ended the request, for the interceptors.
 template <class X>
 status outcome_of(const X& produced) {
@@ -155,7 +177,7 @@ class typed_handler final : public handler_base {
       try {
         if constexpr (std::is_void_v<typename shape::produced>) {
           invoke(context, args);
-          hooks.after(context, status{});
+          if (hooks.ran != 0) hooks.after(context, status{});
           if (wants_answer) answer_void(session, id, call_context_access::response_metadata(context));
         } else {
           decltype(auto) produced = invoke(context, args);
@@ -215,19 +237,11 @@ class typed_handler final : public handler_base {
   // metadata, on a router without interceptors, only decodes arguments.
   std::optional<status> prepare(call_context& context, const frame_view& frame, arguments& args,
                                 interception<server_interceptor_list>& hooks) {
-    if (!frame.metadata.empty()) {
-      if (std::optional<status> early = call_context_access::read_request_metadata(context, frame.metadata)) {
-        return early;
-      }
-    }
-    if (hooks.installed()) {
-      if (status verdict = hooks.before(context); !verdict.ok()) return verdict;
+    if (!frame.metadata.empty() || hooks.installed()) {
+      if (std::optional<status> early = admit_request(context, frame.metadata, hooks)) return early;
     }
     const bool decoded = std::apply([&](Args&... a) { return duet::decode_all(frame.payload, a...); }, args);
-    if (!decoded) {
-      return status(status_code::invalid_argument,
-                    "the request's payload does not decode as the arguments of " + std::string(m_name));
-    }
+    if (!decoded) return undecodable_arguments(m_name);
     return std::nullopt;
   }
 
@@ -256,8 +270,10 @@ class typed_handler final : public handler_base {
         if constexpr (std::is_void_v<typename shape::produced>) {
           co_await invoke(context, args);
           watch.stop();
-          hooks.after(context, status{});
-          if (wants_answer && session.is_open()) answer_void(session, id, call_context_access::response_metadata(context));
+          if (hooks.ran != 0) hooks.after(context, status{});
+          if (wants_answer && session.is_open()) {
+            answer_void(session, id, call_context_access::response_metadata(context));
+          }
         } else {
           auto produced = co_await invoke(context, args);
           watch.stop();

@@ -3,9 +3,11 @@
 #include <duet/bytes.hpp>
 #include <duet/wire/native.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -45,13 +47,25 @@ class metadata {
     friend bool operator==(const entry&, const entry&) = default;
   };
   using value_type = entry;
-  using const_iterator = std::vector<entry>::const_iterator;
+  using const_iterator = const entry*;
   using iterator = const_iterator;
 
   /// The prefix of the keys duet reserves for itself.
   static constexpr std::string_view reserved_prefix = "duet-";
 
-  metadata() = default;
+  // An empty metadata is a null pointer: every call's options and every
+  // handler's context hold some, so when unused they must cost nothing to
+  // make, copy or destroy (and the code that would free pairs stays out of
+  // line, so it does not weigh on the inlining of the hot paths).
+  metadata() noexcept = default;
+  metadata(const metadata& other) : m_entries(other.m_entries ? copy(*other.m_entries) : nullptr) {}
+  metadata& operator=(const metadata& other) {
+    if (this != &other) m_entries.reset(other.m_entries ? copy(*other.m_entries) : nullptr);
+    return *this;
+  }
+  metadata(metadata&&) noexcept = default;
+  metadata& operator=(metadata&&) noexcept = default;
+  ~metadata() = default;
 
   /// Appends the pair `key`: `value` after the others. Throws
   /// `std::invalid_argument` when `key` is not a valid key or starts with
@@ -64,14 +78,14 @@ class metadata {
     if (is_reserved(key)) {
       throw std::invalid_argument("duet::metadata: the key \"" + key + "\" uses the prefix duet- reserved for duet");
     }
-    m_entries.push_back(entry{std::move(key), std::move(value)});
+    append(std::move(key), std::move(value));
     return *this;
   }
 
   /// The value of the first pair whose key is `key`, if any. The view is
   /// valid until this metadata changes.
   [[nodiscard]] std::optional<std::string_view> find(std::string_view key) const noexcept {
-    for (const entry& e : m_entries) {
+    for (const entry& e : *this) {
       if (e.key == key) return std::string_view(e.value);
     }
     return std::nullopt;
@@ -81,23 +95,38 @@ class metadata {
   [[nodiscard]] bool contains(std::string_view key) const noexcept { return find(key).has_value(); }
 
   /// Removes every pair. Keeps the capacity.
-  void clear() noexcept { m_entries.clear(); }
+  void clear() noexcept {
+    if (m_entries) m_entries->clear();
+  }
 
-  [[nodiscard]] std::size_t size() const noexcept { return m_entries.size(); }
-  [[nodiscard]] bool empty() const noexcept { return m_entries.empty(); }
-  [[nodiscard]] const_iterator begin() const noexcept { return m_entries.begin(); }
-  [[nodiscard]] const_iterator end() const noexcept { return m_entries.end(); }
+  [[nodiscard]] std::size_t size() const noexcept { return m_entries ? m_entries->size() : 0; }
+  [[nodiscard]] bool empty() const noexcept { return !m_entries || m_entries->empty(); }
+  [[nodiscard]] const_iterator begin() const noexcept { return m_entries ? m_entries->data() : nullptr; }
+  [[nodiscard]] const_iterator end() const noexcept { return m_entries ? m_entries->data() + m_entries->size() : nullptr; }
 
   /// Whether `key` starts with the reserved prefix `duet-`.
   [[nodiscard]] static constexpr bool is_reserved(std::string_view key) noexcept {
     return key.starts_with(reserved_prefix);
   }
 
-  friend bool operator==(const metadata&, const metadata&) = default;
+  friend bool operator==(const metadata& a, const metadata& b) noexcept {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+  }
 
  private:
   friend struct detail::metadata_access;
-  std::vector<entry> m_entries;
+  using list = std::vector<entry>;
+  struct release {
+    [[gnu::noinline]] void operator()(list* l) const noexcept { delete l; }
+  };
+
+  [[gnu::noinline]] static list* copy(const list& l) { return new list(l); }
+  void append(std::string key, std::string value) {
+    if (!m_entries) m_entries.reset(new list());
+    m_entries->push_back(entry{std::move(key), std::move(value)});
+  }
+
+  std::unique_ptr<list, release> m_entries;
 };
 
 namespace detail {
@@ -109,11 +138,11 @@ struct metadata_access {
   /// reserved. Throws `std::invalid_argument` for an invalid key.
   static void add_reserved(metadata& m, std::string key, std::string value) {
     if (!is_valid_metadata_key(key)) throw std::invalid_argument("duet::metadata: invalid key \"" + key + "\"");
-    m.m_entries.push_back(metadata::entry{std::move(key), std::move(value)});
+    m.append(std::move(key), std::move(value));
   }
   /// Appends a pair already known to be valid (decoded from the wire).
   static void add_unchecked(metadata& m, std::string_view key, std::string_view value) {
-    m.m_entries.push_back(metadata::entry{std::string(key), std::string(value)});
+    m.append(std::string(key), std::string(value));
   }
 };
 

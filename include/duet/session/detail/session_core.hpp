@@ -187,6 +187,7 @@ class session_core {
       call.code = status_code::cancelled;
       call.message = "the call was cancelled";
       call.payload = {};
+      if (call.response_metadata != nullptr) call.response_metadata->clear();
     }
     return std::exchange(call.waiter, {});
   }
@@ -213,7 +214,7 @@ class session_core {
     m_frame_start = m_out.size();
     m_out.resize(m_frame_start + frame_header_size);
     m_frame_header = frame_header{frame_kind::response, 0, 0, id, 0, 0, 0};
-    if (response_metadata != nullptr && !response_metadata->empty()) write_metadata({}, response_metadata);
+    if (response_metadata != nullptr) write_metadata({}, response_metadata);  // writes nothing when empty
     return byte_writer(m_out);
   }
 
@@ -239,23 +240,9 @@ class session_core {
     if (m_closing) return;
     std::string_view text = s.message();
     const auto code = static_cast<std::uint16_t>(s.ok() ? status_code::internal : s.code());
-    if (response_metadata != nullptr && !response_metadata->empty()) {
-      m_frame_start = m_out.size();
-      m_out.resize(m_frame_start + frame_header_size);
-      m_frame_header = frame_header{frame_kind::response, 0, code, id, 0, 0, 0};
-      write_metadata({}, response_metadata);
-      if (m_frame_header.metadata_length <= m_peer_max_frame_size) {
-        const std::size_t room = m_peer_max_frame_size - m_frame_header.metadata_length;
-        if (text.size() > room) text = text.substr(0, room);
-        const std::size_t at = m_out.size();
-        m_out.resize(at + text.size());
-        if (!text.empty()) std::memcpy(m_out.data() + at, text.data(), text.size());
-        if (finish_frame()) {
-          wake_writer();
-          return;
-        }
-      }
-      m_out.resize(m_frame_start);  // the metadata alone is too large: send the status without it
+    if (response_metadata != nullptr && !response_metadata->empty() &&
+        send_error_with_metadata(id, code, text, *response_metadata)) {
+      return;
     }
     if (text.size() > m_peer_max_frame_size) text = text.substr(0, m_peer_max_frame_size);
     encode_frame(m_out, frame_header{frame_kind::response, 0, code, id, 0, 0, 0}, {},
@@ -439,7 +426,8 @@ class session_core {
     m_frame_header = header;
     status failure;
     try {
-      if (call != nullptr && !write_request_metadata(*call)) {
+      if (call != nullptr && (call->armed() || (call->request_metadata != nullptr && !call->request_metadata->empty())) &&
+          !write_request_metadata(*call)) {
         failure = status(status_code::deadline_exceeded, "the call's deadline passed before its request was sent");
       } else {
         byte_writer writer(m_out);
@@ -510,11 +498,34 @@ class session_core {
     while (pending_call* call = dequeue()) complete(*call, code, m_end_status.message());
   }
 
+  /// send_error's path for a response with metadata; false (nothing queued)
+  /// when the metadata alone does not fit the peer's limit.
+  [[gnu::noinline]] bool send_error_with_metadata(std::uint32_t id, std::uint16_t code, std::string_view text,
+                                                  const metadata& response_metadata) {
+    m_frame_start = m_out.size();
+    m_out.resize(m_frame_start + frame_header_size);
+    m_frame_header = frame_header{frame_kind::response, 0, code, id, 0, 0, 0};
+    write_metadata({}, &response_metadata);
+    if (m_frame_header.metadata_length <= m_peer_max_frame_size) {
+      const std::size_t room = m_peer_max_frame_size - m_frame_header.metadata_length;
+      if (text.size() > room) text = text.substr(0, room);
+      const std::size_t at = m_out.size();
+      m_out.resize(at + text.size());
+      if (!text.empty()) std::memcpy(m_out.data() + at, text.data(), text.size());
+      if (finish_frame()) {
+        wake_writer();
+        return true;
+      }
+    }
+    m_out.resize(m_frame_start);
+    return false;
+  }
+
   /// Writes the metadata block of `call`'s request, if it needs one: its
   /// deadline as `duet-timeout` (the time left; docs/protocol.md 7.1), then
   /// its metadata. False, writing nothing, when the deadline has passed.
   /// A call with neither reads no clock.
-  bool write_request_metadata(const pending_call& call) {
+  [[gnu::noinline]] bool write_request_metadata(const pending_call& call) {
     metadata_entry own[1];
     std::size_t owns = 0;
     char digits[timeout_value_capacity];
@@ -524,13 +535,15 @@ class session_core {
       own[owns++] = metadata_entry{timeout_key, *left};
     }
     const bool has_user = call.request_metadata != nullptr && !call.request_metadata->empty();
-    if (owns != 0 || has_user) write_metadata(std::span<const metadata_entry>(own, owns), has_user ? call.request_metadata : nullptr);
+    if (owns != 0 || has_user) {
+      write_metadata(std::span<const metadata_entry>(own, owns), has_user ? call.request_metadata : nullptr);
+    }
     return true;
   }
 
   /// Writes a metadata block (`extra` pairs, then `user`'s) after the
   /// header of the frame being built and records its length.
-  void write_metadata(std::span<const metadata_entry> extra, const metadata* user) {
+  [[gnu::noinline]] void write_metadata(std::span<const metadata_entry> extra, const metadata* user) {
     const std::size_t written = write_metadata_block(m_out, extra, user);
     // Larger than 4 GiB is larger than any peer accepts; finish_frame refuses it.
     m_frame_header.metadata_length =
@@ -576,10 +589,7 @@ class session_core {
       return;
     }
     // Only a frame that carries metadata pays for reading it.
-    if (!frame.metadata.empty() && !is_well_formed_metadata(frame.metadata)) {
-      shutdown(status_code::protocol_error, std::string("malformed metadata in a ") + std::string(to_string(h.kind)) + " frame");
-      return;
-    }
+    if (!frame.metadata.empty() && !check_metadata(frame)) return;
     switch (h.kind) {
       case frame_kind::response: {
         pending_call* call = m_calls.take(h.id);
@@ -587,7 +597,7 @@ class session_core {
         const auto code = static_cast<status_code>(h.status);
         call->payload = frame.payload;
         if (call->response_metadata != nullptr && !frame.metadata.empty()) {
-          (void)read_metadata_block(frame.metadata, *call->response_metadata);  // checked above
+          read_response_metadata(frame, *call->response_metadata);
         }
         if (code == status_code::ok) {
           complete(*call, code, {});
@@ -632,6 +642,19 @@ class session_core {
         // features; version 1 peers may send them and they are ignored.
         return;
     }
+  }
+
+  /// Whether the frame's metadata block is well formed; a malformed one is a
+  /// protocol error, which ends the session.
+  [[gnu::noinline]] bool check_metadata(const frame_view& frame) {
+    if (is_well_formed_metadata(frame.metadata)) return true;
+    shutdown(status_code::protocol_error,
+             std::string("malformed metadata in a ") + std::string(to_string(frame.header.kind)) + " frame");
+    return false;
+  }
+
+  [[gnu::noinline]] static void read_response_metadata(const frame_view& frame, metadata& out) {
+    (void)read_metadata_block(frame.metadata, out);  // checked by check_metadata
   }
 
   void wake_writer() {
