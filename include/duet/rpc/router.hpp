@@ -43,26 +43,40 @@ class handler_base {
   const server_interceptor_list* interceptors = nullptr;
 };
 
-/// What comes before a handler for a request with metadata or a router with
-/// interceptors: reads the metadata and deadline into `context`, runs the
-/// `before` hooks. The status to answer with instead of the handler, or
-/// nothing. Out of line: requests with neither never come here.
-[[gnu::noinline]] inline std::optional<status> admit_request(call_context& context, const_buffer metadata_block,
-                                                             interception<server_interceptor_list>& hooks) {
-  if (!metadata_block.empty()) {
-    if (std::optional<status> early = call_context_access::read_request_metadata(context, metadata_block)) {
-      return early;
-    }
+/// Ends a request before its handler runs: the interceptors whose `before`
+/// ran see `why`, and a request (not a notification) is answered with it and
+/// the response metadata added so far.
+[[gnu::noinline]] inline void end_early(session_core& session, call_context& context, const frame_header& header,
+                                        interception<server_interceptor_list>& hooks, const status& why) {
+  hooks.after(context, why);
+  if (header.kind == frame_kind::request) {
+    session.send_error(header.id, why, call_context_access::response_metadata(context));
   }
-  if (hooks.installed()) {
-    if (status verdict = hooks.before(context); !verdict.ok()) return verdict;
-  }
-  return std::nullopt;
 }
 
-[[gnu::noinline]] inline status undecodable_arguments(std::string_view method_name) {
-  return status(status_code::invalid_argument,
-                "the request's payload does not decode as the arguments of " + std::string(method_name));
+/// What comes before a handler for a request with metadata or a router with
+/// interceptors: reads the metadata and deadline into `context`, runs the
+/// `before` hooks. False when the request was ended there (`end_early`).
+/// Out of line: requests with neither never come here.
+[[gnu::noinline]] inline bool admit_request(session_core& session, call_context& context, const frame_view& frame,
+                                            interception<server_interceptor_list>& hooks) {
+  std::optional<status> early;
+  if (!frame.metadata.empty()) early = call_context_access::read_request_metadata(context, frame.metadata);
+  if (!early && hooks.installed()) {
+    if (status verdict = hooks.before(context); !verdict.ok()) early = std::move(verdict);
+  }
+  if (!early) return true;
+  end_early(session, context, frame.header, hooks, *early);
+  return false;
+}
+
+/// Ends a request whose arguments do not decode.
+[[gnu::noinline]] inline void refuse_undecodable(session_core& session, call_context& context,
+                                                 const frame_header& header,
+                                                 interception<server_interceptor_list>& hooks) {
+  end_early(session, context, header, hooks,
+            status(status_code::invalid_argument, "the request's payload does not decode as the arguments of " +
+                                                      std::string(context.method_name())));
 }
 
 /// How a handler's result ended the request, for the interceptors.
@@ -169,11 +183,7 @@ class typed_handler final : public handler_base {
       call_context context(session.loop(), m_name, m_id, wants_answer);
       interception<server_interceptor_list> hooks{interceptors};
       arguments args;
-      if (std::optional<status> early = prepare(context, frame, args, hooks)) {
-        hooks.after(context, *early);
-        if (wants_answer) session.send_error(id, *early, call_context_access::response_metadata(context));
-        return;
-      }
+      if (!prepare(session, context, frame, args, hooks)) return;
       try {
         if constexpr (std::is_void_v<typename shape::produced>) {
           invoke(context, args);
@@ -232,17 +242,19 @@ class typed_handler final : public handler_base {
 
   // What comes before the handler runs: the request's metadata and deadline,
   // the interceptors' before hooks, then its arguments. The frame views the
-  // reader's buffer: everything is read now. Returns the status to answer
-  // with instead of running the handler, or nothing. A request without
-  // metadata, on a router without interceptors, only decodes arguments.
-  std::optional<status> prepare(call_context& context, const frame_view& frame, arguments& args,
-                                interception<server_interceptor_list>& hooks) {
-    if (!frame.metadata.empty() || hooks.installed()) {
-      if (std::optional<status> early = admit_request(context, frame.metadata, hooks)) return early;
-    }
+  // reader's buffer: everything is read now. False when the request has
+  // been ended instead (answered with a status, or a notification dropped).
+  // A request without metadata, on a router without interceptors, only
+  // decodes its arguments.
+  bool prepare(session_core& session, call_context& context, const frame_view& frame, arguments& args,
+               interception<server_interceptor_list>& hooks) {
+    if ((!frame.metadata.empty() || hooks.installed()) && !admit_request(session, context, frame, hooks)) return false;
     const bool decoded = std::apply([&](Args&... a) { return duet::decode_all(frame.payload, a...); }, args);
-    if (!decoded) return undecodable_arguments(m_name);
-    return std::nullopt;
+    if (!decoded) {
+      refuse_undecodable(session, context, frame.header, hooks);
+      return false;
+    }
+    return true;
   }
 
   // `frame` views the reader's buffer: `prepare` reads it before the first
@@ -262,8 +274,7 @@ class typed_handler final : public handler_base {
     arguments args;
     std::optional<status> failure;
     try {
-      failure = prepare(context, frame, args, hooks);
-      if (!failure) {
+      if (prepare(session, context, frame, args, hooks)) {
         if (const std::optional<time_point> deadline = context.deadline()) {
           watch.start(session.loop(), *deadline, &context, &call_context_access::expire);
         }

@@ -426,10 +426,9 @@ class session_core {
     m_frame_header = header;
     status failure;
     try {
-      if (call != nullptr && (call->armed() || (call->request_metadata != nullptr && !call->request_metadata->empty())) &&
-          !write_request_metadata(*call)) {
-        failure = status(status_code::deadline_exceeded, "the call's deadline passed before its request was sent");
-      } else {
+      const bool has_metadata =
+          call != nullptr && (call->armed() || (call->request_metadata != nullptr && !call->request_metadata->empty()));
+      if (!has_metadata || write_request_metadata(*call, failure)) {
         byte_writer writer(m_out);
         encode(arguments, writer);
       }
@@ -521,17 +520,20 @@ class session_core {
     return false;
   }
 
-  /// Writes the metadata block of `call`'s request, if it needs one: its
-  /// deadline as `duet-timeout` (the time left; docs/protocol.md 7.1), then
-  /// its metadata. False, writing nothing, when the deadline has passed.
-  /// A call with neither reads no clock.
-  [[gnu::noinline]] bool write_request_metadata(const pending_call& call) {
+  /// Writes the metadata block of `call`'s request: its deadline as
+  /// `duet-timeout` (the time left; docs/protocol.md 7.1), then its
+  /// metadata. False, writing nothing and setting `failure`, when the
+  /// deadline has passed. Out of line: a call with neither never comes here.
+  [[gnu::noinline]] bool write_request_metadata(const pending_call& call, status& failure) {
     metadata_entry own[1];
     std::size_t owns = 0;
     char digits[timeout_value_capacity];
     if (call.armed() && call.deadline() != time_point::max()) {
       const std::optional<std::string_view> left = timeout_value(call.deadline(), clock::now(), digits);
-      if (!left) return false;
+      if (!left) {
+        failure = status(status_code::deadline_exceeded, "the call's deadline passed before its request was sent");
+        return false;
+      }
       own[owns++] = metadata_entry{timeout_key, *left};
     }
     const bool has_user = call.request_metadata != nullptr && !call.request_metadata->empty();
