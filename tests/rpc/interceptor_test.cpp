@@ -276,3 +276,30 @@ TEST_CASE("an interceptor that throws ends the call with the thrown status", "[r
   });
   CHECK(log.size() == 1);  // only the last call's handler ran
 }
+
+TEST_CASE("server interceptors see notifications too and can drop them before the handler runs",
+          "[rpc][interceptor][notification]") {
+  rig r;
+  journal log;
+  int pings = 0;
+  r.router.on(ping, [&pings] { ++pings; });
+  r.router.on(add, [](int a, int b) { return a + b; });
+  auto guard = std::make_shared<recording_server_interceptor>("guard", log);
+  guard->refuse_without = "token";
+  r.router.add_interceptor(guard);
+  auto client = r.connect();
+  r.run([&]() -> duet::task<void> {
+    const duet::status queued = client.notify(ping);  // notifications carry no metadata: refused
+    CHECK(queued.ok());
+    duet::call_options o;
+    o.metadata.add("token", "t");
+    const int sum = co_await client.call(o, add, 1, 2);  // served after the notification, in order
+    CHECK(sum == 3);
+    co_await client.close();
+  });
+  CHECK(pings == 0);
+  CHECK(r.router.dropped_notifications() == 0);  // refused, not unknown
+  const journal expected{"guard.before test.ping", "guard.after unauthenticated", "guard.before test.add",
+                         "guard.after ok"};
+  CHECK(log == expected);
+}
