@@ -269,25 +269,27 @@ class typed_handler final : public handler_base {
     link.on_cancel = &cancellation_link::cancel;
     link.context = &context;
     if (wants_answer) session.track(link);
-    deadline_watch watch;  // fires the context's stop token at the request's deadline
+    // Fires the context's stop token at the request's deadline; made only
+    // for a request that has one.
+    std::optional<deadline_watch> watch;
     interception<server_interceptor_list> hooks{interceptors};
     arguments args;
     std::optional<status> failure;
     try {
       if (prepare(session, context, frame, args, hooks)) {
         if (const std::optional<time_point> deadline = context.deadline()) {
-          watch.start(session.loop(), *deadline, &context, &call_context_access::expire);
+          watch.emplace().start(session.loop(), *deadline, &context, &call_context_access::expire);
         }
         if constexpr (std::is_void_v<typename shape::produced>) {
           co_await invoke(context, args);
-          watch.stop();
+          watch.reset();
           if (hooks.ran != 0) hooks.after(context, status{});
           if (wants_answer && session.is_open()) {
             answer_void(session, id, call_context_access::response_metadata(context));
           }
         } else {
           auto produced = co_await invoke(context, args);
-          watch.stop();
+          watch.reset();
           if (hooks.ran != 0) hooks.after(context, outcome_of(produced));
           if (wants_answer && session.is_open()) {
             answer(session, id, produced, call_context_access::response_metadata(context));
@@ -297,7 +299,7 @@ class typed_handler final : public handler_base {
     } catch (...) {
       failure = status_of_current_exception();
     }
-    watch.stop();
+    watch.reset();
     if (failure) hooks.after(context, *failure);
     if (failure && wants_answer && session.is_open()) {
       session.send_error(id, *failure, call_context_access::response_metadata(context));
