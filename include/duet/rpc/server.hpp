@@ -8,8 +8,10 @@
 #include <duet/session/session_options.hpp>
 #include <duet/transport/transport.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <system_error>
@@ -107,6 +109,8 @@ class server {
     ++m_connection_count;
     s->start();
     co_await s->finished();
+    m_ended_peak_response_bytes = std::max(m_ended_peak_response_bytes, s->peak_queued_response_bytes());
+    m_ended_rejected_requests += s->rejected_requests();
     --m_connection_count;
     detach(connection_link);
   }
@@ -130,6 +134,24 @@ class server {
   /// Connections being served right now.
   [[nodiscard]] std::size_t connection_count() const noexcept { return m_connection_count; }
 
+  /// The most bytes of answers any one connection has had waiting for its
+  /// writer at once, over every connection served so far: what
+  /// `session_options::max_queued_response_bytes` bounds. Loop thread only.
+  [[nodiscard]] std::size_t peak_queued_response_bytes() const noexcept {
+    std::size_t peak = m_ended_peak_response_bytes;
+    for_each_session([&peak](const detail::session_core& s) { peak = std::max(peak, s.peak_queued_response_bytes()); });
+    return peak;
+  }
+
+  /// Requests answered `resource_exhausted` (and notifications dropped)
+  /// because their connection was over its caps, with
+  /// `overload_action::reject`, over every connection. Loop thread only.
+  [[nodiscard]] std::uint64_t rejected_requests() const noexcept {
+    std::uint64_t rejected = m_ended_rejected_requests;
+    for_each_session([&rejected](const detail::session_core& s) { rejected += s.rejected_requests(); });
+    return rejected;
+  }
+
  private:
   // Listeners and connections in service, so that stop() can reach them.
   // Each link lives in the frame of the coroutine serving it.
@@ -152,6 +174,13 @@ class server {
     static_cast<detail::session_core*>(core)->shutdown(status_code::unavailable, "the server is stopping");
   }
 
+  template <class F>
+  void for_each_session(F f) const {
+    for (const link* l = m_links.next; l != &m_links; l = l->next) {
+      if (l->stop == &stop_session) f(*static_cast<const detail::session_core*>(l->target));
+    }
+  }
+
   void attach(link& l) noexcept {
     l.prev = m_links.prev;
     l.next = &m_links;
@@ -169,6 +198,8 @@ class server {
   server_options m_options;
   link m_links;  // sentinel of the circular list
   std::size_t m_connection_count = 0;
+  std::size_t m_ended_peak_response_bytes = 0;  // of connections that have ended
+  std::uint64_t m_ended_rejected_requests = 0;
   bool m_stopping = false;
 };
 

@@ -104,6 +104,8 @@ class session final : public detail::session_core, public std::enable_shared_fro
     while (s.is_open()) {
       if (s.reader_should_pause()) {
         co_await s.park_reader(false);
+        // Frames read before the pause wait in the decoder: route them first.
+        if (!s.route_frames()) break;
         continue;
       }
       const mutable_buffer room = s.m_decoder.prepare(offer);
@@ -149,6 +151,7 @@ class session final : public detail::session_core, public std::enable_shared_fro
       s.output_taken();
       const const_buffer batch(sending);
       const io_result r = co_await s.m_transport.write(std::span<const const_buffer>(&batch, 1));
+      s.output_written();
       sending.clear();
       // One burst of large frames must not pin its memory for the rest of
       // the connection's life: a buffer grown past the bound is given back.

@@ -114,6 +114,21 @@ class session_core {
   /// Calls waiting for a response right now.
   [[nodiscard]] std::size_t calls_in_flight() const noexcept { return m_calls.size(); }
 
+  /// Bytes of answers to the peer (responses, error responses, pongs)
+  /// encoded and not yet written: queued, or in the write under way. The
+  /// serving side takes no more requests while this is at
+  /// `session_options::max_queued_response_bytes` or more.
+  [[nodiscard]] std::size_t queued_response_bytes() const noexcept {
+    return m_out_response_bytes + m_writing_response_bytes;
+  }
+
+  /// The most `queued_response_bytes()` has been over the session's life.
+  [[nodiscard]] std::size_t peak_queued_response_bytes() const noexcept { return m_peak_response_bytes; }
+
+  /// Requests answered `resource_exhausted`, and notifications dropped,
+  /// because they arrived over the caps (`overload_action::reject`).
+  [[nodiscard]] std::uint64_t rejected_requests() const noexcept { return m_rejected; }
+
   /// Begins closing: no new calls are admitted, pending ones end with
   /// `code`, the transport closes. Idempotent.
   void shutdown(status_code code, std::string_view why) {
@@ -225,6 +240,7 @@ class session_core {
                             "the response is larger than the peer's maximum frame size"));
       return;
     }
+    count_response_bytes(m_out.size() - m_frame_start);
     wake_writer();
   }
 
@@ -251,6 +267,7 @@ class session_core {
         m_out.resize(at + text.size());
         if (!text.empty()) std::memcpy(m_out.data() + at, text.data(), text.size());
         if (finish_frame()) {
+          count_response_bytes(m_out.size() - m_frame_start);
           wake_writer();
           return;
         }
@@ -258,8 +275,10 @@ class session_core {
       m_out.resize(m_frame_start);  // the metadata alone is too large: send the status without it
     }
     if (text.size() > m_peer_max_frame_size) text = text.substr(0, m_peer_max_frame_size);
+    const std::size_t before = m_out.size();
     encode_frame(m_out, frame_header{frame_kind::response, 0, code, id, 0, 0, 0}, {},
                  std::as_bytes(std::span<const char>(text.data(), text.size())));
+    count_response_bytes(m_out.size() - before);
     wake_writer();
   }
 
@@ -300,6 +319,10 @@ class session_core {
   bool route_frames() {
     frame_view frame;
     for (;;) {
+      // Over a cap, the frames already read wait in the decoder; the reader
+      // routes them once it is woken (backpressure per frame, not per read:
+      // one read can hold thousands of requests).
+      if (reader_should_pause()) return true;
       const decode_status st = m_decoder.next(frame);
       if (st == decode_status::need_more) return !m_closing;
       if (st == decode_status::error) {
@@ -311,10 +334,22 @@ class session_core {
     }
   }
 
-  /// Whether the reader should wait before reading more: too many requests
-  /// are still running (backpressure on a flooding peer).
+  /// Whether the reader should wait before routing or reading more: too
+  /// many requests are still running, or too many answers wait for the
+  /// writer (backpressure on a flooding peer). With `overload_action::reject`
+  /// only the answers' bytes, at twice their cap, pause it.
   [[nodiscard]] bool reader_should_pause() const noexcept {
-    return m_handlers >= m_options.max_in_flight && !m_closing;
+    if (m_closing) return false;
+    if (m_options.on_overload == overload_action::reject) {
+      const std::size_t cap = m_options.max_queued_response_bytes;
+      return queued_response_bytes() >= (cap > ~std::size_t{0} / 2 ? cap : 2 * cap);
+    }
+    return overloaded();
+  }
+
+  /// Whether the serving side is over one of its caps.
+  [[nodiscard]] bool overloaded() const noexcept {
+    return m_handlers >= m_options.max_in_flight || queued_response_bytes() >= m_options.max_queued_response_bytes;
   }
 
   /// Awaitable used by the reader to park until it should read again (or
@@ -350,7 +385,17 @@ class session_core {
   }
 
   /// The writer took the output buffer: callers waiting for room may go on.
-  void output_taken() { admit_queued(); }
+  void output_taken() {
+    m_writing_response_bytes = std::exchange(m_out_response_bytes, 0);
+    admit_queued();
+  }
+
+  /// The writer's write of the buffer it took is over: a reader paused by
+  /// queued answers may go on.
+  void output_written() noexcept {
+    m_writing_response_bytes = 0;
+    if (m_reader && !reader_should_pause()) m_loop.post(std::exchange(m_reader, {}));
+  }
 
  private:
   static void on_deadline(timer_node& node) noexcept {
@@ -602,15 +647,19 @@ class session_core {
       case frame_kind::request:
         if (m_dispatcher == nullptr) {
           send_error(h.id, status(status_code::unimplemented, "this side serves no methods"));
+        } else if (reject_overload()) {
+          send_error(h.id, status(status_code::resource_exhausted, "the server is overloaded on this connection"));
         } else {
           m_dispatcher->dispatch(*this, frame);
         }
         return;
       case frame_kind::notification:
-        if (m_dispatcher != nullptr) m_dispatcher->dispatch(*this, frame);
+        if (m_dispatcher != nullptr && !reject_overload()) m_dispatcher->dispatch(*this, frame);
         return;
       case frame_kind::ping: {
+        const std::size_t before = m_out.size();
         encode_frame(m_out, frame_header{frame_kind::pong, 0, 0, h.id, 0, 0, 0}, {}, frame.payload);
+        count_response_bytes(m_out.size() - before);
         wake_writer();
         return;
       }
@@ -638,6 +687,19 @@ class session_core {
     if (auto h = std::exchange(m_writer_idle, {})) m_loop.post(h);
   }
 
+  void count_response_bytes(std::size_t n) noexcept {
+    m_out_response_bytes += n;
+    m_peak_response_bytes = std::max(m_peak_response_bytes, queued_response_bytes());
+  }
+
+  /// With `overload_action::reject`, whether a request arriving now is over
+  /// the caps and must not run (counted).
+  bool reject_overload() noexcept {
+    if (m_options.on_overload != overload_action::reject || !overloaded()) return false;
+    ++m_rejected;
+    return true;
+  }
+
   void notify_if_idle() {
     if (m_tasks_waiter && idle()) m_loop.post(std::exchange(m_tasks_waiter, {}));
   }
@@ -653,6 +715,10 @@ class session_core {
   std::uint32_t m_peer_max_frame_size = default_max_frame_size;
   std::uint32_t m_peer_max_in_flight = ~std::uint32_t{0};
   std::uint32_t m_handlers = 0;
+  std::size_t m_out_response_bytes = 0;      // answers in m_out
+  std::size_t m_writing_response_bytes = 0;  // answers in the write under way
+  std::size_t m_peak_response_bytes = 0;
+  std::uint64_t m_rejected = 0;
   running_request* m_running = nullptr;     // coroutine handlers serving requests, newest first
   std::coroutine_handle<> m_reader;        // parked by backpressure
   std::coroutine_handle<> m_tasks_waiter;  // the reader, waiting for handlers and writer to end
