@@ -109,8 +109,9 @@ class client {
     co_await s->finished();
   }
 
-  /// Whether the connection is still usable for new calls.
-  [[nodiscard]] bool is_open() const noexcept { return m_session && m_session->is_open(); }
+  /// Whether the connection is still usable for new calls (open, and the
+  /// server has not sent goaway).
+  [[nodiscard]] bool is_open() const noexcept { return m_session && m_session->accepts_calls(); }
 
   /// Why the connection ended (ok while it is open).
   [[nodiscard]] status end_status() const { return m_session ? m_session->end_status() : status{}; }

@@ -102,7 +102,7 @@ class server {
         session<Transport>::make(m_loop, std::move(stream), m_options.session, &m_router);
     // Linked before it starts: a request already buffered runs its handler
     // inside start(), and that handler may stop the server.
-    link connection_link(&stop_session, static_cast<detail::session_core*>(s.get()));
+    link connection_link(&stop_session, static_cast<detail::session_core*>(s.get()), &drain_session);
     attach(connection_link);
     ++m_connection_count;
     s->start();
@@ -112,10 +112,11 @@ class server {
   }
 
   /// Stops accepting, and ends every connection: their clients' pending
-  /// calls end with `unavailable`. Loop thread only; idempotent.
+  /// calls end with `unavailable`. Loop thread only; idempotent. During a
+  /// `drain`, ends at once what the drain still waits for.
   void stop() {
-    if (m_stopping) return;
-    m_stopping = true;
+    if (m_stopped) return;
+    m_stopping = m_stopped = true;
     // Stopping a link may detach others; walk from the head each time.
     for (link* l = m_links.next; l != &m_links;) {
       link* next = l->next;
@@ -124,7 +125,31 @@ class server {
     }
   }
 
-  /// Whether stop() was called.
+  /// Stops gracefully: stops accepting (listeners close at once), sends
+  /// goaway on every connection, answers requests that arrive afterwards
+  /// with `unavailable` without running them, and lets the requests
+  /// already running finish and their responses leave. Each connection
+  /// closes once it has nothing in flight, or when `grace` has passed
+  /// (handlers still running then see their stop token fire and their
+  /// callers get `unavailable`, as with `stop()`). `serve` completes once
+  /// every connection has closed. Loop thread only; a second `drain` does
+  /// nothing, a `stop()` during a drain ends it at once.
+  void drain(duration grace) {
+    if (m_stopping) return;
+    m_stopping = true;
+    const time_point deadline = deadline_after(grace);
+    for (link* l = m_links.next; l != &m_links;) {
+      link* next = l->next;
+      if (l->drain != nullptr) {
+        l->drain(l->target, deadline);
+      } else {
+        l->stop(l->target);
+      }
+      l = next;
+    }
+  }
+
+  /// Whether stop() or drain() was called.
   [[nodiscard]] bool stopping() const noexcept { return m_stopping; }
 
   /// Connections being served right now.
@@ -136,10 +161,12 @@ class server {
   struct link {
     void (*stop)(void*) = nullptr;
     void* target = nullptr;
+    void (*drain)(void*, time_point) = nullptr;  // nullptr: drain stops it
     link* prev = this;
     link* next = this;
     link() = default;
-    link(void (*fn)(void*), void* t) : stop(fn), target(t) {}
+    link(void (*fn)(void*), void* t, void (*drain_fn)(void*, time_point) = nullptr)
+        : stop(fn), target(t), drain(drain_fn) {}
     link(const link&) = delete;
     link& operator=(const link&) = delete;
   };
@@ -150,6 +177,9 @@ class server {
   }
   static void stop_session(void* core) {
     static_cast<detail::session_core*>(core)->shutdown(status_code::unavailable, "the server is stopping");
+  }
+  static void drain_session(void* core, time_point deadline) {
+    static_cast<detail::session_core*>(core)->drain(deadline);
   }
 
   void attach(link& l) noexcept {
@@ -169,7 +199,8 @@ class server {
   server_options m_options;
   link m_links;  // sentinel of the circular list
   std::size_t m_connection_count = 0;
-  bool m_stopping = false;
+  bool m_stopping = false;  // stop() or drain(): no more connections
+  bool m_stopped = false;   // stop(): every connection ended at once
 };
 
 }  // namespace duet::inline v0
