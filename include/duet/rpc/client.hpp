@@ -11,7 +11,9 @@
 #include <duet/status.hpp>
 #include <duet/transport/transport.hpp>
 
+#include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -54,9 +56,13 @@ class client {
   /// `reconnect.connect`, and again whenever its connection is lost or the
   /// server sends goaway, waiting `reconnect.backoff` between failed
   /// attempts. Until the first connection is up, calls fail with
-  /// `unavailable`.
+  /// `unavailable`. Throws std::invalid_argument when `reconnect.connect`
+  /// is empty.
   client(event_loop& loop, reconnect_options<Transport> reconnect, const session_options& options = {})
       : m_reconnector(std::make_shared<detail::reconnector<Transport>>(loop, std::move(reconnect), options)) {
+    if (!m_reconnector->has_connect()) {
+      throw std::invalid_argument("duet::client: reconnect_options::connect is empty");
+    }
     m_reconnector->start();
   }
 

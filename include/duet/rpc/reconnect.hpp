@@ -98,6 +98,7 @@ class reconnector : public std::enable_shared_from_this<reconnector<Transport>> 
   reconnector& operator=(const reconnector&) = delete;
 
   void start() { supervise(this->shared_from_this()); }
+  [[nodiscard]] bool has_connect() const noexcept { return static_cast<bool>(m_options.connect); }
 
   [[nodiscard]] const connection_slot& slot() const noexcept { return m_slot; }
 
