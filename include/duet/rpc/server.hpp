@@ -29,12 +29,13 @@ struct server_options {
 /// Serves a router's methods on every connection it accepts.
 ///
 ///     duet::server server(loop, router);
-///     co_await server.serve(std::move(listener));  // until server.stop()
+///     co_await server.serve(std::move(listener));  // until server.stop() or server.drain(grace)
 ///
 /// Each connection gets its own session; requests on a connection run
 /// concurrently, and a connection that fails or breaks the protocol ends
-/// alone while every other one carries on. `serve` accepts until `stop()`,
-/// then closes every connection and completes once all of them have ended.
+/// alone while every other one carries on. `serve` accepts until `stop()`
+/// or `drain(grace)`, then closes (or drains) every connection and completes
+/// once all of them have ended.
 /// `serve_connection` serves one already-connected stream of any transport
 /// (an in-memory pair, a pipe) until it ends.
 ///
