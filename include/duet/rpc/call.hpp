@@ -5,6 +5,7 @@
 #include <duet/result.hpp>
 #include <duet/rpc/interceptor.hpp>
 #include <duet/session/call_options.hpp>
+#include <duet/session/detail/connection_slot.hpp>
 #include <duet/session/detail/session_core.hpp>
 #include <duet/status.hpp>
 
@@ -108,6 +109,9 @@ class call_canceller {
 /// `when_all`), at the cost of one coroutine frame.
 ///
 /// Movable until awaited; the client it came from must outlive the awaiting.
+/// A call on a reconnecting client goes to the connection that is current
+/// when it is awaited (and fails at once with `unavailable` when there is
+/// none); otherwise to the client's one connection.
 template <class R, bool Throws, class... Args>
 class [[nodiscard]] call_awaitable {
   static_assert(!detail::borrows_input<R>,
@@ -119,21 +123,18 @@ class [[nodiscard]] call_awaitable {
   /// What `co_await` yields.
   using value_type = std::conditional_t<Throws, R, result<R>>;
 
-  call_awaitable(detail::session_core& core, const call_options& options, std::uint32_t method, Args... args)
-      : m_core(&core), m_options(options), m_method(method), m_arguments(std::move(args)...) {}
-
-  /// A call of `method_name` that passes through `interceptors` (may be
-  /// null: none), which must outlive the awaiting.
-  call_awaitable(detail::session_core& core, const detail::client_interceptor_list* interceptors,
+  /// A call of `method_name` to `target` that passes through `interceptors`
+  /// (may be null: none), which must outlive the awaiting.
+  call_awaitable(detail::call_target target, const detail::client_interceptor_list* interceptors,
                  std::string_view method_name, const call_options& options, std::uint32_t method, Args... args)
-      : m_core(&core), m_options(options), m_method(method), m_arguments(std::move(args)...),
-        m_method_name(method_name) {
+      : m_core(target.core), m_slot(target.slot), m_options(options), m_method(method),
+        m_arguments(std::move(args)...), m_method_name(method_name) {
     m_hooks.list = interceptors;
   }
 
   // Moving a call that is under way would move its slot in the call table.
   call_awaitable(call_awaitable&& other) noexcept(std::is_nothrow_move_constructible_v<std::tuple<Args...>>)
-      : m_core(other.m_core), m_options(other.m_options), m_method(other.m_method),
+      : m_core(other.m_core), m_slot(other.m_slot), m_options(other.m_options), m_method(other.m_method),
         m_arguments(std::move(other.m_arguments)), m_method_name(other.m_method_name) {
     m_hooks.list = other.m_hooks.list;
   }
@@ -152,6 +153,12 @@ class [[nodiscard]] call_awaitable {
     if (m_options.stop.stop_requested()) {
       m_call.code = status_code::cancelled;
       m_call.message = "the call was cancelled before it was sent";
+      m_call.done = true;
+      return true;
+    }
+    if (m_slot != nullptr && (m_core = m_slot->current) == nullptr) {
+      m_call.code = status_code::unavailable;
+      m_call.message = "the client has no connection right now (it is reconnecting)";
       m_call.done = true;
       return true;
     }
@@ -265,6 +272,7 @@ class [[nodiscard]] call_awaitable {
   };
 
   detail::session_core* m_core;
+  const detail::connection_slot* m_slot;  // a reconnecting client's: m_core is read from it when awaited
   call_options m_options;
   std::uint32_t m_method;
   std::tuple<Args...> m_arguments;

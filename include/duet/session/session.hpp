@@ -56,6 +56,7 @@ class session final : public detail::session_core, public std::enable_shared_fro
     m_writer_running = true;
     write_loop(this->shared_from_this());
     read_loop(this->shared_from_this());
+    start_keepalive();
   }
 
   session(private_tag, event_loop& loop, Transport stream, const session_options& options,
@@ -104,6 +105,8 @@ class session final : public detail::session_core, public std::enable_shared_fro
     while (s.is_open()) {
       if (s.reader_should_pause()) {
         co_await s.park_reader(false);
+        // Frames read before the pause wait in the decoder: route them first.
+        if (!s.route_frames()) break;
         continue;
       }
       const mutable_buffer room = s.m_decoder.prepare(offer);
@@ -140,6 +143,11 @@ class session final : public detail::session_core, public std::enable_shared_fro
     for (;;) {
       if (!s.is_open()) break;
       if (s.m_out.empty()) {
+        // A drain or the peer's goaway left nothing in flight, and all is sent.
+        if (s.close_when_flushed()) {
+          s.flushed_and_closing();
+          break;
+        }
         co_await writer_parked{s};
         continue;
       }
@@ -149,6 +157,7 @@ class session final : public detail::session_core, public std::enable_shared_fro
       s.output_taken();
       const const_buffer batch(sending);
       const io_result r = co_await s.m_transport.write(std::span<const const_buffer>(&batch, 1));
+      s.output_written();
       sending.clear();
       // One burst of large frames must not pin its memory for the rest of
       // the connection's life: a buffer grown past the bound is given back.
@@ -164,7 +173,9 @@ class session final : public detail::session_core, public std::enable_shared_fro
 
   struct writer_parked {
     session& self;
-    bool await_ready() const noexcept { return !self.m_out.empty() || !self.is_open(); }
+    bool await_ready() const noexcept {
+      return !self.m_out.empty() || !self.is_open() || self.close_when_flushed();
+    }
     void await_suspend(std::coroutine_handle<> h) noexcept { self.m_writer_idle = h; }
     void await_resume() const noexcept {}
   };

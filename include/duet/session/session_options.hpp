@@ -1,11 +1,30 @@
 #pragma once
 
+#include <duet/loop/deadline.hpp>
 #include <duet/wire/frame.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
 namespace duet::inline v0 {
+
+/// What a serving session does with a request that arrives while the
+/// connection is over one of its caps (`session_options::max_in_flight`
+/// requests running, or `max_queued_response_bytes` of answers waiting for
+/// the writer).
+enum class overload_action : std::uint8_t {
+  /// Stop reading from the connection until it is back under its caps; the
+  /// peer's requests wait in the socket (and then in the peer's kernel and
+  /// write buffers), so nothing is lost and nothing runs early.
+  pause_reading,
+  /// Keep reading, and answer each request over the caps at once with
+  /// `resource_exhausted` without running it (a notification over the caps
+  /// is dropped). Those answers take room too: once the queued answers
+  /// reach twice `max_queued_response_bytes`, the session stops reading as
+  /// with `pause_reading`, so memory stays bounded either way.
+  reject,
+};
 
 /// Limits of one connection, the same for its calling and serving sides.
 /// Each side tells the peer its own limits in the hello frame and honours
@@ -20,12 +39,35 @@ struct session_options {
   /// Most calls this side keeps waiting for a response at once (further
   /// callers wait for a slot, first come first served), and most requests
   /// from the peer whose handlers may run at once (past it the session
-  /// stops reading until one finishes).
+  /// stops reading until one finishes, or rejects, see `on_overload`).
   std::uint32_t max_in_flight = 16384;
 
   /// Bytes of encoded frames waiting for the writer past which new calls
   /// wait for room: bounds memory when the peer reads slowly.
   std::size_t max_queued_bytes = std::size_t{8} << 20;
+
+  /// Bytes of encoded answers (responses, error responses, pongs) waiting
+  /// for the writer, queued or being written, past which the serving side
+  /// stops taking requests from the peer (see `on_overload`) until the writer
+  /// has drained below it: bounds memory when a peer sends requests but does
+  /// not read the answers. Checked before each request, so the queue can pass
+  /// it by one answer, plus the answers of coroutine handlers already running.
+  std::size_t max_queued_response_bytes = std::size_t{8} << 20;
+
+  /// What happens to requests past `max_in_flight` or
+  /// `max_queued_response_bytes`: the session stops reading (the default), or
+  /// answers them `resource_exhausted` without running them.
+  overload_action on_overload = overload_action::pause_reading;
+
+  /// Keepalive (off while zero): when nothing has been read from the peer
+  /// for this long (checked once per interval, so a ping leaves after one
+  /// to two intervals of quiet), send a ping; see `keepalive_timeout`.
+  duration keepalive_interval{};
+
+  /// How long after a keepalive ping some frame (the pong, or anything
+  /// else) must arrive; if none does, the session ends with `unavailable`
+  /// ("keepalive timeout") and every pending call with it.
+  duration keepalive_timeout = std::chrono::seconds(20);
 };
 
 }  // namespace duet::inline v0

@@ -102,6 +102,10 @@ class session_core {
         m_calls(options.max_in_flight) {
     // A hello announcing less than the protocol's floor would be rejected.
     m_options.max_frame_size = std::max(m_options.max_frame_size, min_max_frame_size);
+    m_drain_timer.owner = this;
+    m_drain_timer.set_callback(&on_drain_grace_over);
+    m_keepalive_timer.owner = this;
+    m_keepalive_timer.set_callback(&on_keepalive);
     queue_hello();
   }
   session_core(const session_core&) = delete;
@@ -109,10 +113,27 @@ class session_core {
 
   [[nodiscard]] event_loop& loop() const noexcept { return m_loop; }
   [[nodiscard]] bool is_open() const noexcept { return !m_closing; }
+  /// Whether new calls may start here: open, and the peer has not sent goaway.
+  [[nodiscard]] bool accepts_calls() const noexcept { return !m_closing && !m_peer_going_away; }
   [[nodiscard]] const session_options& options() const noexcept { return m_options; }
 
   /// Calls waiting for a response right now.
   [[nodiscard]] std::size_t calls_in_flight() const noexcept { return m_calls.size(); }
+
+  /// Bytes of answers to the peer (responses, error responses, pongs)
+  /// encoded and not yet written: queued, or in the write under way. The
+  /// serving side takes no more requests while this is at
+  /// `session_options::max_queued_response_bytes` or more.
+  [[nodiscard]] std::size_t queued_response_bytes() const noexcept {
+    return m_out_response_bytes + m_writing_response_bytes;
+  }
+
+  /// The most `queued_response_bytes()` has been over the session's life.
+  [[nodiscard]] std::size_t peak_queued_response_bytes() const noexcept { return m_peak_response_bytes; }
+
+  /// Requests answered `resource_exhausted`, and notifications dropped,
+  /// because they arrived over the caps (`overload_action::reject`).
+  [[nodiscard]] std::uint64_t rejected_requests() const noexcept { return m_rejected; }
 
   /// Begins closing: no new calls are admitted, pending ones end with
   /// `code`, the transport closes. Idempotent.
@@ -120,6 +141,9 @@ class session_core {
     if (m_closing) return;
     m_closing = true;
     m_end_status = status(code, std::string(why));
+    m_loop.cancel_timer(m_drain_timer);
+    m_loop.cancel_timer(m_keepalive_timer);
+    notify_unusable();
     // Handlers still running serve a connection that is gone: let them stop.
     for (running_request* r = m_running; r != nullptr;) {
       running_request* next = r->next;  // read first: a handler may end, and unlink itself, meanwhile
@@ -132,6 +156,42 @@ class session_core {
     if (m_reader) m_loop.post(std::exchange(m_reader, {}));
     fail_everything();
   }
+
+  // ---- the end of a connection in good order: goaway, keepalive ------------
+
+  /// Begins a graceful drain of this side: sends goaway (status ok, `why` as
+  /// its message), answers requests that arrive afterwards with
+  /// `unavailable` without running them (notifications are dropped), lets
+  /// the requests already running finish, and closes the connection once
+  /// none runs and every queued frame is written, or at `deadline`,
+  /// whichever comes first (what still runs then sees the connection end,
+  /// as with `shutdown(unavailable)`). No-op once draining or closing.
+  void drain(time_point deadline, std::string_view why = "the server is draining") {
+    if (m_closing || m_draining) return;
+    m_draining = true;
+    m_winding_down = true;
+    encode_frame(m_out, frame_header{frame_kind::goaway, 0, 0, 0, 0, 0, 0}, {},
+                 std::as_bytes(std::span<const char>(why.data(), why.size())));
+    wake_writer();
+    m_loop.start_timer(m_drain_timer, deadline);
+    close_when_idle();
+  }
+
+  /// Whether `drain` was called.
+  [[nodiscard]] bool draining() const noexcept { return m_draining; }
+
+  /// Registers `fn(context)`, called once on the loop thread when this
+  /// session stops admitting calls: the peer sent goaway, or the session
+  /// began to end. One registration at a time; `fn` nullptr clears it. `fn`
+  /// runs inside the session's own work: it must only note the fact (post
+  /// a coroutine), never end or destroy the session.
+  void on_unusable(void (*fn)(void*) noexcept, void* context) noexcept {
+    m_on_unusable = fn;
+    m_on_unusable_context = context;
+  }
+
+  /// Keepalive pings this side has sent (see `session_options::keepalive_interval`).
+  [[nodiscard]] std::uint64_t pings_sent() const noexcept { return m_pings_sent; }
 
   // ---- outgoing calls -------------------------------------------------------
 
@@ -181,6 +241,7 @@ class session_core {
       }
       finish(call, status_code::cancelled, "the call was cancelled");
       admit_queued();
+      close_when_idle();
     } else {
       // Ended (a response, a deadline) after the stop claimed it: the stop
       // came first, so the call reports it; a response's bytes are gone.
@@ -226,6 +287,7 @@ class session_core {
                             "the response is larger than the peer's maximum frame size"));
       return;
     }
+    count_response_bytes(m_out.size() - m_frame_start);
     wake_writer();
   }
 
@@ -245,8 +307,10 @@ class session_core {
       return;
     }
     if (text.size() > m_peer_max_frame_size) text = text.substr(0, m_peer_max_frame_size);
+    const std::size_t before = m_out.size();
     encode_frame(m_out, frame_header{frame_kind::response, 0, code, id, 0, 0, 0}, {},
                  std::as_bytes(std::span<const char>(text.data(), text.size())));
+    count_response_bytes(m_out.size() - before);
     wake_writer();
   }
 
@@ -272,10 +336,14 @@ class session_core {
     --m_handlers;
     if (m_reader && !reader_should_pause()) m_loop.post(std::exchange(m_reader, {}));
     notify_if_idle();
+    close_when_idle();
   }
 
  protected:
-  virtual ~session_core() = default;
+  virtual ~session_core() {
+    m_loop.cancel_timer(m_drain_timer);
+    m_loop.cancel_timer(m_keepalive_timer);
+  }
 
   /// Closes the transport so that a pending read or write ends.
   virtual void close_transport() noexcept = 0;
@@ -285,8 +353,13 @@ class session_core {
   /// Routes every whole frame the decoder holds. Returns false once the
   /// session is closing (a protocol error, or a handler or caller closed it).
   bool route_frames() {
+    ++m_reads;  // a sign of life for the keepalive
     frame_view frame;
     for (;;) {
+      // Over a cap, the frames already read wait in the decoder; the reader
+      // routes them once it is woken (backpressure per frame, not per read:
+      // one read can hold thousands of requests).
+      if (reader_should_pause()) return true;
       const decode_status st = m_decoder.next(frame);
       if (st == decode_status::need_more) return !m_closing;
       if (st == decode_status::error) {
@@ -298,10 +371,22 @@ class session_core {
     }
   }
 
-  /// Whether the reader should wait before reading more: too many requests
-  /// are still running (backpressure on a flooding peer).
+  /// Whether the reader should wait before routing or reading more: too
+  /// many requests are still running, or too many answers wait for the
+  /// writer (backpressure on a flooding peer). With `overload_action::reject`
+  /// only the answers' bytes, at twice their cap, pause it.
   [[nodiscard]] bool reader_should_pause() const noexcept {
-    return m_handlers >= m_options.max_in_flight && !m_closing;
+    if (m_closing) return false;
+    if (m_options.on_overload == overload_action::reject) {
+      const std::size_t cap = m_options.max_queued_response_bytes;
+      return queued_response_bytes() >= (cap > ~std::size_t{0} / 2 ? cap : 2 * cap);
+    }
+    return overloaded();
+  }
+
+  /// Whether the serving side is over one of its caps.
+  [[nodiscard]] bool overloaded() const noexcept {
+    return m_handlers >= m_options.max_in_flight || queued_response_bytes() >= m_options.max_queued_response_bytes;
   }
 
   /// Awaitable used by the reader to park until it should read again (or
@@ -337,7 +422,32 @@ class session_core {
   }
 
   /// The writer took the output buffer: callers waiting for room may go on.
-  void output_taken() { admit_queued(); }
+  void output_taken() {
+    m_writing_response_bytes = std::exchange(m_out_response_bytes, 0);
+    admit_queued();
+  }
+
+  /// The writer's write of the buffer it took is over: a reader paused by
+  /// queued answers may go on.
+  void output_written() noexcept {
+    m_writing_response_bytes = 0;
+    if (m_reader && !reader_should_pause()) m_loop.post(std::exchange(m_reader, {}));
+  }
+
+  /// Whether the writer, once the output is written, should end the session
+  /// (a drain or the peer's goaway left nothing in flight).
+  [[nodiscard]] bool close_when_flushed() const noexcept { return m_close_when_flushed; }
+  void flushed_and_closing() {
+    shutdown(status_code::unavailable, m_draining ? "the connection was drained (goaway)"
+                                                  : "the connection was closed after the peer's goaway");
+  }
+
+  /// Arms the keepalive timer, if `session_options::keepalive_interval` is set.
+  void start_keepalive() {
+    if (m_options.keepalive_interval > duration::zero() && !m_closing) {
+      m_loop.start_timer(m_keepalive_timer, deadline_after(m_options.keepalive_interval));
+    }
+  }
 
  private:
   static void on_deadline(timer_node& node) noexcept {
@@ -350,6 +460,75 @@ class session_core {
     }
     self.complete(call, status_code::deadline_exceeded, "the call's deadline passed");
     self.admit_queued();
+    self.close_when_idle();
+  }
+
+  // A timer inside the session (the drain's grace period, the keepalive).
+  struct session_timer : timer_node {
+    session_core* owner = nullptr;
+  };
+
+  static void on_drain_grace_over(timer_node& node) noexcept {
+    static_cast<session_timer&>(node).owner->shutdown(status_code::unavailable,
+                                                      "the server's drain grace period ended");
+  }
+
+  // Fires every keepalive interval. A read since the last look means the
+  // peer lives; otherwise a ping goes out, and if still nothing has been
+  // read when the timeout passes, the peer is taken for dead.
+  static void on_keepalive(timer_node& node) noexcept {
+    session_core& self = *static_cast<session_timer&>(node).owner;
+    if (self.m_closing) return;
+    if (self.m_reads != self.m_reads_seen) {
+      self.m_reads_seen = self.m_reads;
+      self.m_ping_outstanding = false;
+      self.m_loop.start_timer(node, deadline_after(self.m_options.keepalive_interval));
+      return;
+    }
+    if (self.m_ping_outstanding) {
+      self.shutdown(status_code::unavailable, "keepalive timeout: the peer did not answer a ping in time");
+      return;
+    }
+    try {
+      encode_frame(self.m_out, frame_header{frame_kind::ping, 0, 0, ++self.m_next_ping_id, 0, 0, 0}, {}, {});
+      self.wake_writer();
+    } catch (...) {
+      // Out of memory: no ping this time; the timeout still applies.
+    }
+    ++self.m_pings_sent;
+    self.m_ping_outstanding = true;
+    self.m_loop.start_timer(node, deadline_after(self.m_options.keepalive_timeout));
+  }
+
+  // After this side's goaway or the peer's: once nothing is in flight, let
+  // the writer send what is queued and then close.
+  void close_when_idle() noexcept {
+    if (!m_winding_down || m_close_when_flushed || m_closing) return;
+    if (m_handlers != 0 || m_calls.size() != 0) return;
+    m_close_when_flushed = true;
+    wake_writer();
+  }
+
+  void peer_going_away(const frame_view& frame) {
+    if (m_peer_going_away) return;
+    m_peer_going_away = true;
+    m_winding_down = true;
+    std::string why = "the peer is going away (goaway)";
+    if (!frame.payload.empty()) {
+      why += ": ";
+      why.append(reinterpret_cast<const char*>(frame.payload.data()), frame.payload.size());
+    }
+    notify_unusable();
+    // Calls still waiting for room never went out, and must not go out here.
+    while (pending_call* call = dequeue()) {
+      complete(*call, status_code::unavailable, why);
+      if (m_closing) return;  // a resumed caller closed the session
+    }
+    close_when_idle();
+  }
+
+  void notify_unusable() noexcept {
+    if (auto fn = std::exchange(m_on_unusable, nullptr)) fn(m_on_unusable_context);
   }
 
   [[nodiscard]] bool has_room() const noexcept {
@@ -391,6 +570,10 @@ class session_core {
     if (call.done) return true;
     if (m_closing) {
       finish(call, m_end_status.code(), m_end_status.message());
+      return true;
+    }
+    if (m_peer_going_away) {
+      finish(call, status_code::unavailable, "the peer is going away (goaway): no new calls on this connection");
       return true;
     }
     if (m_queue_head != nullptr || !has_room()) return false;
@@ -512,6 +695,7 @@ class session_core {
       m_out.resize(at + text.size());
       if (!text.empty()) std::memcpy(m_out.data() + at, text.data(), text.size());
       if (finish_frame()) {
+        count_response_bytes(m_out.size() - m_frame_start);
         wake_writer();
         return true;
       }
@@ -609,20 +793,27 @@ class session_core {
                                frame.payload.size()));
         }
         admit_queued();
+        if (m_winding_down) close_when_idle();
         return;
       }
       case frame_kind::request:
-        if (m_dispatcher == nullptr) {
+        if (m_draining) {
+          send_error(h.id, status(status_code::unavailable, "the server is draining (goaway sent): the request was not run"));
+        } else if (m_dispatcher == nullptr) {
           send_error(h.id, status(status_code::unimplemented, "this side serves no methods"));
+        } else if (reject_overload()) {
+          send_error(h.id, status(status_code::resource_exhausted, "the server is overloaded on this connection"));
         } else {
           m_dispatcher->dispatch(*this, frame);
         }
         return;
       case frame_kind::notification:
-        if (m_dispatcher != nullptr) m_dispatcher->dispatch(*this, frame);
+        if (m_dispatcher != nullptr && !m_draining && !reject_overload()) m_dispatcher->dispatch(*this, frame);
         return;
       case frame_kind::ping: {
+        const std::size_t before = m_out.size();
         encode_frame(m_out, frame_header{frame_kind::pong, 0, 0, h.id, 0, 0, 0}, {}, frame.payload);
+        count_response_bytes(m_out.size() - before);
         wake_writer();
         return;
       }
@@ -639,9 +830,13 @@ class session_core {
           }
         }
         return;
+      case frame_kind::goaway:
+        peer_going_away(frame);
+        return;
       default:
-        // pong, goaway and the stream kinds are reserved for later
-        // features; version 1 peers may send them and they are ignored.
+        // A pong has done its work by arriving (any read counts for the
+        // keepalive). The stream kinds are reserved for later features;
+        // version 1 peers may send them and they are ignored.
         return;
     }
   }
@@ -663,6 +858,19 @@ class session_core {
     if (auto h = std::exchange(m_writer_idle, {})) m_loop.post(h);
   }
 
+  void count_response_bytes(std::size_t n) noexcept {
+    m_out_response_bytes += n;
+    m_peak_response_bytes = std::max(m_peak_response_bytes, queued_response_bytes());
+  }
+
+  /// With `overload_action::reject`, whether a request arriving now is over
+  /// the caps and must not run (counted).
+  bool reject_overload() noexcept {
+    if (m_options.on_overload != overload_action::reject || !overloaded()) return false;
+    ++m_rejected;
+    return true;
+  }
+
   void notify_if_idle() {
     if (m_tasks_waiter && idle()) m_loop.post(std::exchange(m_tasks_waiter, {}));
   }
@@ -678,11 +886,29 @@ class session_core {
   std::uint32_t m_peer_max_frame_size = default_max_frame_size;
   std::uint32_t m_peer_max_in_flight = ~std::uint32_t{0};
   std::uint32_t m_handlers = 0;
+  std::size_t m_out_response_bytes = 0;      // answers in m_out
+  std::size_t m_writing_response_bytes = 0;  // answers in the write under way
+  std::size_t m_peak_response_bytes = 0;
+  std::uint64_t m_rejected = 0;
   running_request* m_running = nullptr;     // coroutine handlers serving requests, newest first
   std::coroutine_handle<> m_reader;        // parked by backpressure
   std::coroutine_handle<> m_tasks_waiter;  // the reader, waiting for handlers and writer to end
   bool m_closing = false;
   bool m_peer_said_hello = false;
+  // Graceful end (goaway either way) and keepalive.
+  bool m_draining = false;            // this side sent goaway
+  bool m_peer_going_away = false;     // the peer sent goaway
+  bool m_winding_down = false;        // either: close once nothing is in flight
+  bool m_close_when_flushed = false;  // nothing in flight: the writer closes after the output
+  bool m_ping_outstanding = false;
+  session_timer m_drain_timer;
+  session_timer m_keepalive_timer;
+  std::uint64_t m_reads = 0;       // reads that brought bytes
+  std::uint64_t m_reads_seen = 0;  // m_reads when the keepalive last looked
+  std::uint64_t m_pings_sent = 0;
+  std::uint32_t m_next_ping_id = 0;
+  void (*m_on_unusable)(void*) noexcept = nullptr;
+  void* m_on_unusable_context = nullptr;
 };
 
 }  // namespace duet::inline v0::detail
