@@ -3,6 +3,7 @@
 #include <duet/codec/codec.hpp>
 #include <duet/coro/task.hpp>
 #include <duet/result.hpp>
+#include <duet/rpc/retry.hpp>
 #include <duet/session/call_options.hpp>
 #include <duet/session/detail/session_core.hpp>
 #include <duet/status.hpp>
@@ -104,6 +105,11 @@ class call_canceller {
 /// converts to `duet::task<T>` where a task is wanted (a vector of calls for
 /// `when_all`), at the cost of one coroutine frame.
 ///
+/// With a retry policy (given by the client only when the method is
+/// idempotent or the call has an idempotency key), awaiting runs the
+/// attempts in a `detail::retry_driver` coroutine: each attempt is a call of
+/// its own that borrows these arguments, so nothing is copied per attempt.
+///
 /// Movable until awaited; the client it came from must outlive the awaiting.
 template <class R, bool Throws, class... Args>
 class [[nodiscard]] call_awaitable {
@@ -119,10 +125,17 @@ class [[nodiscard]] call_awaitable {
   call_awaitable(detail::session_core& core, const call_options& options, std::uint32_t method, Args... args)
       : m_core(&core), m_options(options), m_method(method), m_arguments(std::move(args)...) {}
 
+  /// A call tried again by `retry` (when given, with more than one attempt).
+  call_awaitable(detail::session_core& core, const call_options& options, std::uint32_t method,
+                 const retry_policy* retry, Args... args)
+      : m_core(&core), m_options(options), m_method(method), m_arguments(std::move(args)...) {
+    if (retry != nullptr && retry->max_attempts > 1) m_retry = *retry;
+  }
+
   // Moving a call that is under way would move its slot in the call table.
   call_awaitable(call_awaitable&& other) noexcept(std::is_nothrow_move_constructible_v<std::tuple<Args...>>)
       : m_core(other.m_core), m_options(other.m_options), m_method(other.m_method),
-        m_arguments(std::move(other.m_arguments)) {}
+        m_arguments(std::move(other.m_arguments)), m_retry(other.m_retry) {}
   call_awaitable(const call_awaitable&) = delete;
   call_awaitable& operator=(const call_awaitable&) = delete;
   call_awaitable& operator=(call_awaitable&&) = delete;
@@ -135,10 +148,15 @@ class [[nodiscard]] call_awaitable {
       m_call.done = true;
       return true;
     }
+    if (m_retry) return false;  // the attempts start in await_suspend
     return m_core->start_call(m_call, m_options.effective_deadline(), m_method, &detail::encode_argument_tuple<Args...>,
                               &m_arguments);
   }
-  void await_suspend(std::coroutine_handle<> awaiting) {
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) {
+    if (m_retry) {
+      m_driver = run_attempts(*this);
+      return m_driver.start(awaiting);
+    }
     m_core->suspend_call(m_call, awaiting);
     if (m_options.stop.stop_possible()) {
       m_call.cancellable = true;
@@ -146,8 +164,10 @@ class [[nodiscard]] call_awaitable {
       // May run at once if the token was stopped meanwhile: it only posts.
       m_stop_callback.emplace(m_options.stop, stop_handler{this});
     }
+    return std::noop_coroutine();
   }
   value_type await_resume() {
+    if (m_retry && !m_call.done) return retried_outcome();
     // Waits for a stop callback running on another thread right now (it
     // lost the race or has posted the canceller, which resumed us).
     m_stop_callback.reset();
@@ -160,6 +180,66 @@ class [[nodiscard]] call_awaitable {
 
  private:
   static task<value_type> as_task(call_awaitable self) { co_return co_await self; }
+
+  // One attempt: a call of its own, borrowing this call's arguments.
+  using attempt = call_awaitable<R, false, const Args&...>;
+
+  // Runs attempts until one succeeds, fails with a code the policy does not
+  // retry, or the attempts, the deadline or the stop token run out; leaves
+  // the outcome in m_retried. Every attempt decodes its own response before
+  // this resumes, so nothing here views the reader's buffer.
+  static detail::retry_driver run_attempts(call_awaitable& self) {
+    const retry_policy& policy = *self.m_retry;
+    const std::optional<time_point> deadline = self.m_options.effective_deadline();
+    for (std::uint32_t n = 1;; ++n) {
+      call_options options;
+      options.stop = self.m_options.stop;
+      options.deadline = deadline;
+      bool timed = false;  // this attempt's deadline is its own timeout, not the call's
+      if (policy.attempt_timeout) {
+        const time_point own = deadline_after(*policy.attempt_timeout);
+        if (!deadline || own < *deadline) {
+          options.deadline = own;
+          timed = true;
+        }
+      }
+      options.idempotency_key = self.m_options.idempotency_key;
+      result<R> outcome = co_await std::apply(
+          [&](const Args&... a) { return attempt(*self.m_core, options, self.m_method, a...); }, self.m_arguments);
+      const status_code code = outcome.code();
+      const bool again = code != status_code::ok && n < policy.max_attempts &&
+                         (policy.retries(code) || (timed && code == status_code::deadline_exceeded));
+      if (!again) {
+        self.m_retried.emplace(std::move(outcome));
+        co_return;
+      }
+      const duration wait = policy.jittered_backoff(n, detail::jitter_unit());
+      // A wait that would end past the deadline cannot lead to a useful
+      // attempt: end now, with what the last attempt said.
+      if (deadline && (clock::now() >= *deadline || *deadline - clock::now() <= wait)) {
+        self.m_retried.emplace(std::move(outcome));
+        co_return;
+      }
+      if (!co_await self.m_core->loop().sleep_for(wait, self.m_options.stop)) {
+        self.m_retried.emplace(status(status_code::cancelled, "the call was cancelled between attempts"));
+        co_return;
+      }
+    }
+  }
+
+  value_type retried_outcome() {
+    m_driver.rethrow_failure();
+    m_driver.reset();
+    result<R>& r = *m_retried;
+    if (!r.has_value()) return fail(r.error());
+    if constexpr (std::is_void_v<R>) {
+      if constexpr (!Throws) return result<void>();
+    } else if constexpr (Throws) {
+      return std::move(*r);
+    } else {
+      return std::move(r);
+    }
+  }
 
   // Called as the awaiter resumes; after a response, m_call.payload views
   // the reader's buffer, so the result is decoded here, before anything else
@@ -203,6 +283,9 @@ class [[nodiscard]] call_awaitable {
   call_options m_options;
   std::uint32_t m_method;
   std::tuple<Args...> m_arguments;
+  std::optional<retry_policy> m_retry;  // set only when the call may be retried
+  detail::retry_driver m_driver;
+  std::optional<result<R>> m_retried;
   detail::pending_call m_call;
   detail::call_canceller m_canceller;
   std::optional<std::stop_callback<stop_handler>> m_stop_callback;

@@ -6,11 +6,13 @@
 #include <duet/rpc/call.hpp>
 #include <duet/rpc/method.hpp>
 #include <duet/session/call_options.hpp>
+#include <duet/session/retry_policy.hpp>
 #include <duet/session/session.hpp>
 #include <duet/status.hpp>
 #include <duet/transport/transport.hpp>
 
 #include <memory>
+#include <optional>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -47,6 +49,7 @@ class client {
     if (this != &other) {
       if (m_session) m_session->close();
       m_session = std::move(other.m_session);
+      m_retry = std::move(other.m_retry);
     }
     return *this;
   }
@@ -60,14 +63,14 @@ class client {
   template <detail::fixed_string Name, class R, class... Args>
   [[nodiscard]] call_awaitable<R, true, Args...> call(const method<Name, R(Args...)>& m,
                                                       std::type_identity_t<Args>... args) {
-    return {*m_session, call_options{}, m.id, std::move(args)...};
+    return {*m_session, call_options{}, m.id, retry_for(m.idempotent, nullptr), std::move(args)...};
   }
 
   /// As `call`, with a timeout or deadline.
   template <detail::fixed_string Name, class R, class... Args>
   [[nodiscard]] call_awaitable<R, true, Args...> call(const call_options& options, const method<Name, R(Args...)>& m,
                                                       std::type_identity_t<Args>... args) {
-    return {*m_session, options, m.id, std::move(args)...};
+    return {*m_session, options, m.id, retry_for(m.idempotent, &options), std::move(args)...};
   }
 
   /// Calls `m` with `args`; yields the value or the status the call ended
@@ -75,7 +78,7 @@ class client {
   template <detail::fixed_string Name, class R, class... Args>
   [[nodiscard]] call_awaitable<R, false, Args...> try_call(const method<Name, R(Args...)>& m,
                                                            std::type_identity_t<Args>... args) {
-    return {*m_session, call_options{}, m.id, std::move(args)...};
+    return {*m_session, call_options{}, m.id, retry_for(m.idempotent, nullptr), std::move(args)...};
   }
 
   /// As `try_call`, with a timeout or deadline.
@@ -83,7 +86,7 @@ class client {
   [[nodiscard]] call_awaitable<R, false, Args...> try_call(const call_options& options,
                                                            const method<Name, R(Args...)>& m,
                                                            std::type_identity_t<Args>... args) {
-    return {*m_session, options, m.id, std::move(args)...};
+    return {*m_session, options, m.id, retry_for(m.idempotent, &options), std::move(args)...};
   }
 
   /// Sends a notification: a one-way call of `m` with `args` that the
@@ -109,6 +112,15 @@ class client {
     co_await s->finished();
   }
 
+  /// The retry policy for calls that are safe to repeat (of a method
+  /// declared idempotent, or with an idempotency key) and give none in their
+  /// call options; empty (the default): no retries. Affects calls made
+  /// afterwards. See docs/call-semantics.md, Retries.
+  void set_retry_policy(std::optional<retry_policy> policy) { m_retry = std::move(policy); }
+
+  /// The policy set by `set_retry_policy`.
+  [[nodiscard]] const std::optional<retry_policy>& retry() const noexcept { return m_retry; }
+
   /// Whether the connection is still usable for new calls.
   [[nodiscard]] bool is_open() const noexcept { return m_session && m_session->is_open(); }
 
@@ -119,7 +131,16 @@ class client {
   [[nodiscard]] session<Transport>& underlying_session() noexcept { return *m_session; }
 
  private:
+  // The policy a call is tried again by: none unless the call is safe to
+  // repeat; then its own, or the client's.
+  [[nodiscard]] const retry_policy* retry_for(bool idempotent, const call_options* options) const noexcept {
+    if (!idempotent && (options == nullptr || options->idempotency_key.empty())) return nullptr;
+    if (options != nullptr && options->retry) return &*options->retry;
+    return m_retry ? &*m_retry : nullptr;
+  }
+
   std::shared_ptr<session<Transport>> m_session;
+  std::optional<retry_policy> m_retry;
 };
 
 }  // namespace duet::inline v0

@@ -1,10 +1,12 @@
 #pragma once
 
 #include <duet/loop/deadline.hpp>
+#include <duet/session/retry_policy.hpp>
 
 #include <algorithm>
 #include <optional>
 #include <stop_token>
+#include <string_view>
 
 namespace duet::inline v0 {
 
@@ -27,6 +29,18 @@ struct call_options {
   /// response already on its way is then dropped. A token stopped before the
   /// call is awaited ends it without sending anything.
   std::stop_token stop{};
+  /// The retry policy of this call, instead of the client's
+  /// (`client::set_retry_policy`). Either applies only when the method is
+  /// declared idempotent or the call has an `idempotency_key`.
+  std::optional<retry_policy> retry{};
+  /// Marks the call as safe to retry even when its method is not idempotent:
+  /// the server runs a request with a given key at most once and answers
+  /// repeats from its cache. Empty: no key. Unique per logical operation
+  /// (a UUID, say). A view, like `response_metadata` a pointer: the bytes
+  /// must stay valid until the call has been awaited. (Not a std::string:
+  /// g++ 12 relocates a temporary `call_options` inside a `co_await`
+  /// expression bytewise, which breaks a string's inline buffer.)
+  std::string_view idempotency_key{};
 
   /// The effective deadline for a call issued now; the clock is read only
   /// when there is a timeout, so calls without one pay nothing.
