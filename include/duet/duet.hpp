@@ -29,6 +29,7 @@
 
 #include <duet/codec/codec.hpp>
 #include <duet/wire/frame.hpp>
+#include <duet/wire/metadata.hpp>
 
 #include <duet/session/call_options.hpp>
 #include <duet/session/session.hpp>

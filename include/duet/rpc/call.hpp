@@ -3,6 +3,7 @@
 #include <duet/codec/codec.hpp>
 #include <duet/coro/task.hpp>
 #include <duet/result.hpp>
+#include <duet/rpc/interceptor.hpp>
 #include <duet/rpc/retry.hpp>
 #include <duet/session/call_options.hpp>
 #include <duet/session/detail/session_core.hpp>
@@ -14,6 +15,7 @@
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -113,6 +115,10 @@ class call_canceller {
 /// Movable until awaited; the client it came from must outlive the awaiting.
 template <class R, bool Throws, class... Args>
 class [[nodiscard]] call_awaitable {
+  // The attempts of a retried call are calls of another specialization.
+  template <class, bool, class...>
+  friend class call_awaitable;
+
   static_assert(!detail::borrows_input<R>,
                 "duet::client: a call's result outlives the response's bytes, so it must own its data: declare "
                 "the method's result as std::string or std::vector<std::byte> on the calling side (the wire "
@@ -125,23 +131,44 @@ class [[nodiscard]] call_awaitable {
   call_awaitable(detail::session_core& core, const call_options& options, std::uint32_t method, Args... args)
       : m_core(&core), m_options(options), m_method(method), m_arguments(std::move(args)...) {}
 
-  /// A call tried again by `retry` (when given, with more than one attempt).
-  call_awaitable(detail::session_core& core, const call_options& options, std::uint32_t method,
+  /// A call of `method_name` that passes through `interceptors` (may be
+  /// null: none), which must outlive the awaiting.
+  call_awaitable(detail::session_core& core, const detail::client_interceptor_list* interceptors,
+                 std::string_view method_name, const call_options& options, std::uint32_t method, Args... args)
+      : m_core(&core), m_options(options), m_method(method), m_arguments(std::move(args)...),
+        m_method_name(method_name) {
+    m_hooks.list = interceptors;
+  }
+
+  /// As above, and tried again by `retry` (when given, with more than one
+  /// attempt); the interceptors see the call once, not each attempt.
+  call_awaitable(detail::session_core& core, const detail::client_interceptor_list* interceptors,
+                 std::string_view method_name, const call_options& options, std::uint32_t method,
                  const retry_policy* retry, Args... args)
-      : m_core(&core), m_options(options), m_method(method), m_arguments(std::move(args)...) {
+      : call_awaitable(core, interceptors, method_name, options, method, std::move(args)...) {
     if (retry != nullptr && retry->max_attempts > 1) m_retry = *retry;
   }
 
   // Moving a call that is under way would move its slot in the call table.
   call_awaitable(call_awaitable&& other) noexcept(std::is_nothrow_move_constructible_v<std::tuple<Args...>>)
       : m_core(other.m_core), m_options(other.m_options), m_method(other.m_method),
-        m_arguments(std::move(other.m_arguments)), m_retry(other.m_retry) {}
+        m_arguments(std::move(other.m_arguments)), m_retry(other.m_retry), m_method_name(other.m_method_name) {
+    m_hooks.list = other.m_hooks.list;
+  }
   call_awaitable(const call_awaitable&) = delete;
   call_awaitable& operator=(const call_awaitable&) = delete;
   call_awaitable& operator=(call_awaitable&&) = delete;
   ~call_awaitable() = default;
 
   bool await_ready() {
+    if (m_options.response_metadata != nullptr) {
+      m_options.response_metadata->clear();
+      m_call.response_metadata = m_options.response_metadata;
+    }
+    // Sent only when not empty; an attempt of a retried call sends its call's.
+    m_call.request_metadata = m_borrowed_metadata != nullptr ? m_borrowed_metadata : &m_options.metadata;
+    m_call.idempotency_key = m_options.idempotency_key;
+    if (m_hooks.installed() && intercept_before()) return true;
     if (m_options.stop.stop_requested()) {
       m_call.code = status_code::cancelled;
       m_call.message = "the call was cancelled before it was sent";
@@ -167,11 +194,11 @@ class [[nodiscard]] call_awaitable {
     return std::noop_coroutine();
   }
   value_type await_resume() {
-    if (m_retry && !m_call.done) return retried_outcome();
     // Waits for a stop callback running on another thread right now (it
     // lost the race or has posted the canceller, which resumed us).
     m_stop_callback.reset();
     m_canceller.reset();
+    if (m_hooks.ran != 0) return intercepted_outcome();
     return outcome();
   }
 
@@ -204,8 +231,11 @@ class [[nodiscard]] call_awaitable {
         }
       }
       options.idempotency_key = self.m_options.idempotency_key;
-      result<R> outcome = co_await std::apply(
-          [&](const Args&... a) { return attempt(*self.m_core, options, self.m_method, a...); }, self.m_arguments);
+      options.response_metadata = self.m_call.response_metadata;  // the last attempt's is the call's
+      attempt one = std::apply([&](const Args&... a) { return attempt(*self.m_core, options, self.m_method, a...); },
+                               self.m_arguments);
+      one.m_borrowed_metadata = &self.m_options.metadata;
+      result<R> outcome = co_await one;
       const status_code code = outcome.code();
       const bool again = code != status_code::ok && n < policy.max_attempts &&
                          (policy.retries(code) || (timed && code == status_code::deadline_exceeded));
@@ -245,6 +275,7 @@ class [[nodiscard]] call_awaitable {
   // the reader's buffer, so the result is decoded here, before anything else
   // runs.
   value_type outcome() {
+    if (m_retried) return retried_outcome();
     if (m_call.code != status_code::ok) return fail(status(m_call.code, std::move(m_call.message)));
     if constexpr (std::is_void_v<R>) {
       // A void method's response carries no payload; anything else is a
@@ -259,6 +290,50 @@ class [[nodiscard]] call_awaitable {
         return fail(status(status_code::internal, "the response does not decode as the method's result type"));
       }
       return value;
+    }
+  }
+
+  [[nodiscard]] outgoing_call describe() noexcept {
+    return outgoing_call{m_method_name, m_method, m_options.metadata, m_options};
+  }
+
+  // The interceptors' before hooks; true when one ended the call.
+  bool intercept_before() {
+    // The after hooks see the response's metadata even when the caller
+    // does not ask for it.
+    if (m_call.response_metadata == nullptr) m_call.response_metadata = &m_response_metadata;
+    outgoing_call call = describe();
+    status verdict = m_hooks.before(call);
+    if (verdict.ok()) return false;
+    m_call.code = verdict.code();
+    m_call.message = verdict.message();
+    m_call.done = true;
+    return true;
+  }
+
+  // outcome(), with the interceptors' after hooks told how it ended.
+  value_type intercepted_outcome() {
+    outgoing_call call = describe();
+    const metadata& response = *m_call.response_metadata;
+    if constexpr (Throws) {
+      try {
+        if constexpr (std::is_void_v<R>) {
+          outcome();
+          m_hooks.after(call, status{}, response);
+          return;
+        } else {
+          R value = outcome();
+          m_hooks.after(call, status{}, response);
+          return value;
+        }
+      } catch (const rpc_error& e) {
+        m_hooks.after(call, e.status(), response);
+        throw;
+      }
+    } else {
+      value_type r = outcome();
+      m_hooks.after(call, r.has_value() ? status{} : r.error(), response);
+      return r;
     }
   }
 
@@ -286,9 +361,13 @@ class [[nodiscard]] call_awaitable {
   std::optional<retry_policy> m_retry;  // set only when the call may be retried
   detail::retry_driver m_driver;
   std::optional<result<R>> m_retried;
+  const metadata* m_borrowed_metadata = nullptr;  // an attempt's: its call's metadata
   detail::pending_call m_call;
   detail::call_canceller m_canceller;
   std::optional<std::stop_callback<stop_handler>> m_stop_callback;
+  std::string_view m_method_name;
+  detail::interception<detail::client_interceptor_list> m_hooks;
+  metadata m_response_metadata;  // for the interceptors when the caller gives no response_metadata
 };
 
 }  // namespace duet::inline v0

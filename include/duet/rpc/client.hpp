@@ -4,6 +4,7 @@
 #include <duet/coro/task.hpp>
 #include <duet/result.hpp>
 #include <duet/rpc/call.hpp>
+#include <duet/rpc/interceptor.hpp>
 #include <duet/rpc/method.hpp>
 #include <duet/session/call_options.hpp>
 #include <duet/session/retry_policy.hpp>
@@ -13,6 +14,7 @@
 
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -49,6 +51,7 @@ class client {
     if (this != &other) {
       if (m_session) m_session->close();
       m_session = std::move(other.m_session);
+      m_interceptors = std::move(other.m_interceptors);
       m_retry = std::move(other.m_retry);
     }
     return *this;
@@ -63,14 +66,16 @@ class client {
   template <detail::fixed_string Name, class R, class... Args>
   [[nodiscard]] call_awaitable<R, true, Args...> call(const method<Name, R(Args...)>& m,
                                                       std::type_identity_t<Args>... args) {
-    return {*m_session, call_options{}, m.id, retry_for(m.idempotent, nullptr), std::move(args)...};
+    return {*m_session, m_interceptors.get(), m.name, call_options{}, m.id, retry_for(m.idempotent, nullptr),
+            std::move(args)...};
   }
 
   /// As `call`, with a timeout or deadline.
   template <detail::fixed_string Name, class R, class... Args>
   [[nodiscard]] call_awaitable<R, true, Args...> call(const call_options& options, const method<Name, R(Args...)>& m,
                                                       std::type_identity_t<Args>... args) {
-    return {*m_session, options, m.id, retry_for(m.idempotent, &options), std::move(args)...};
+    return {*m_session, m_interceptors.get(), m.name, options, m.id, retry_for(m.idempotent, &options),
+            std::move(args)...};
   }
 
   /// Calls `m` with `args`; yields the value or the status the call ended
@@ -78,7 +83,8 @@ class client {
   template <detail::fixed_string Name, class R, class... Args>
   [[nodiscard]] call_awaitable<R, false, Args...> try_call(const method<Name, R(Args...)>& m,
                                                            std::type_identity_t<Args>... args) {
-    return {*m_session, call_options{}, m.id, retry_for(m.idempotent, nullptr), std::move(args)...};
+    return {*m_session, m_interceptors.get(), m.name, call_options{}, m.id, retry_for(m.idempotent, nullptr),
+            std::move(args)...};
   }
 
   /// As `try_call`, with a timeout or deadline.
@@ -86,7 +92,20 @@ class client {
   [[nodiscard]] call_awaitable<R, false, Args...> try_call(const call_options& options,
                                                            const method<Name, R(Args...)>& m,
                                                            std::type_identity_t<Args>... args) {
-    return {*m_session, options, m.id, retry_for(m.idempotent, &options), std::move(args)...};
+    return {*m_session, m_interceptors.get(), m.name, options, m.id, retry_for(m.idempotent, &options),
+            std::move(args)...};
+  }
+
+  /// Adds `interceptor` after those already added: its `before_call` runs
+  /// before every call this client makes, its `after_call` when the call
+  /// ends (docs/call-semantics.md, Interceptors). Notifications do not pass
+  /// through interceptors. Call it on the loop thread, not from inside an
+  /// interceptor. Throws std::invalid_argument for a null pointer.
+  client& add_interceptor(std::shared_ptr<client_interceptor> interceptor) {
+    if (!interceptor) throw std::invalid_argument("duet::client::add_interceptor: null interceptor");
+    if (!m_interceptors) m_interceptors = std::make_unique<detail::client_interceptor_list>();
+    m_interceptors->push_back(std::move(interceptor));
+    return *this;
   }
 
   /// Sends a notification: a one-way call of `m` with `args` that the
@@ -141,6 +160,10 @@ class client {
 
   std::shared_ptr<session<Transport>> m_session;
   std::optional<retry_policy> m_retry;
+  // On the heap, so that calls keep pointing at it when the client moves;
+  // null until the first interceptor: calls through a client without any
+  // pay one null check.
+  std::unique_ptr<detail::client_interceptor_list> m_interceptors;
 };
 
 }  // namespace duet::inline v0

@@ -1,12 +1,21 @@
 #pragma once
 
 #include <duet/loop/event_loop.hpp>
+#include <duet/status.hpp>
+#include <duet/wire/metadata.hpp>
+#include <duet/wire/timeout.hpp>
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <stop_token>
 #include <string_view>
 
 namespace duet::inline v0 {
+
+namespace detail {
+struct call_context_access;
+}
 
 /// What a handler may know about the request it serves. A handler that
 /// wants it takes `duet::call_context&` as its first parameter:
@@ -14,8 +23,7 @@ namespace duet::inline v0 {
 ///     router.on(kv_get, [](duet::call_context& ctx, std::string key) { ... });
 ///
 /// The context is valid until the handler returns (for a coroutine
-/// handler: until its task completes). Later versions add the deadline and
-/// metadata here.
+/// handler: until its task completes).
 class call_context {
  public:
   call_context(event_loop& loop, std::string_view method_name, std::uint32_t method_id,
@@ -31,19 +39,49 @@ class call_context {
   /// False for a notification: whatever the handler returns is discarded.
   [[nodiscard]] bool expects_response() const noexcept { return m_expects_response; }
 
-  /// Fires when the caller cancels the request (a cancel frame) or the
-  /// connection ends while a coroutine handler still runs, so a long
-  /// handler can give up early (its answer would be dropped anyway). A plain
-  /// handler returns before either can be seen, so its token never fires.
+  /// Fires when the caller cancels the request (a cancel frame), when the
+  /// request's deadline passes, or when the connection ends while a
+  /// coroutine handler still runs, so a long handler can give up early (its
+  /// answer would be dropped anyway). A plain handler returns before any of
+  /// these can be seen, so its token never fires.
   /// The first call makes the stop state (one allocation); handlers that
   /// never ask pay nothing.
   [[nodiscard]] std::stop_token stop_token() {
     if (!m_stop.stop_possible()) {
       m_stop = std::stop_source();
-      if (m_cancelled) m_stop.request_stop();
+      if (m_cancelled || m_deadline_passed) m_stop.request_stop();
     }
     return m_stop.get_token();
   }
+
+  /// When the caller stops waiting, if it gave the call a timeout or
+  /// deadline: the time left that the caller sent (`duet-timeout`), counted
+  /// from the request's arrival, so the two hosts' clocks need not agree
+  /// (the time on the network is not counted).
+  [[nodiscard]] std::optional<time_point> deadline() const noexcept { return m_deadline; }
+
+  /// Time left until `deadline()`: zero once it passed, `duration::max()`
+  /// for a request without one. Reads the clock only when there is one.
+  [[nodiscard]] duration remaining() const noexcept {
+    if (!m_deadline) return duration::max();
+    const time_point now = clock::now();
+    return *m_deadline > now ? *m_deadline - now : duration::zero();
+  }
+
+  /// Whether the deadline passed while a coroutine handler ran (its stop
+  /// token fired then).
+  [[nodiscard]] bool deadline_passed() const noexcept { return m_deadline_passed; }
+
+  /// The metadata the request came with (docs/call-semantics.md, Metadata),
+  /// including duet's own `duet-` pairs.
+  [[nodiscard]] const metadata& request_metadata() const noexcept { return m_request_metadata; }
+
+  /// Metadata to send back with the response, whatever its outcome: a
+  /// value, a returned error or a thrown `rpc_error`. Add to it before the
+  /// handler returns (a coroutine handler: before its task completes).
+  /// Nothing is sent for a notification.
+  [[nodiscard]] metadata& response_metadata() noexcept { return m_response_metadata; }
+  [[nodiscard]] const metadata& response_metadata() const noexcept { return m_response_metadata; }
 
   /// Whether the request was cancelled (see stop_token()).
   [[nodiscard]] bool cancelled() const noexcept { return m_cancelled; }
@@ -55,12 +93,58 @@ class call_context {
   }
 
  private:
+  friend struct detail::call_context_access;
+
   event_loop* m_loop;
   std::string_view m_method_name;
   std::uint32_t m_method_id;
   bool m_expects_response;
   bool m_cancelled = false;
+  bool m_deadline_passed = false;
+  std::optional<time_point> m_deadline;
   std::stop_source m_stop{std::nostopstate};  // made by the first stop_token()
+  metadata m_request_metadata;
+  metadata m_response_metadata;
 };
+
+namespace detail {
+
+/// What the router sets in a context before the handler runs.
+struct call_context_access {
+  /// Reads the request's metadata block (already checked by the session)
+  /// and the deadline it carries. Returns the status to answer with instead
+  /// of running the handler: `deadline_exceeded` when the request arrived
+  /// with no time left, `invalid_argument` when its `duet-timeout` is not a
+  /// number.
+  [[nodiscard]] static std::optional<status> read_request_metadata(call_context& c, const_buffer block) {
+    (void)read_metadata_block(block, c.m_request_metadata);
+    const std::optional<std::string_view> timeout = c.m_request_metadata.find(timeout_key);
+    if (!timeout) return std::nullopt;
+    std::uint64_t microseconds = 0;
+    if (!parse_timeout_value(*timeout, microseconds)) {
+      return status(status_code::invalid_argument,
+                    "the request's duet-timeout \"" + std::string(*timeout) + "\" is not a number of microseconds");
+    }
+    c.m_deadline = deadline_from_timeout(microseconds, clock::now());
+    if (microseconds == 0) {
+      c.m_deadline_passed = true;
+      return status(status_code::deadline_exceeded, "the request arrived after its deadline");
+    }
+    return std::nullopt;
+  }
+
+  /// The deadline of a running coroutine handler passed (a loop timer).
+  static void expire(void* context) noexcept {
+    auto& c = *static_cast<call_context*>(context);
+    c.m_deadline_passed = true;
+    if (c.m_stop.stop_possible()) c.m_stop.request_stop();
+  }
+  /// The response metadata to send: null when there is none.
+  [[nodiscard]] static const metadata* response_metadata(const call_context& c) noexcept {
+    return c.m_response_metadata.empty() ? nullptr : &c.m_response_metadata;
+  }
+};
+
+}  // namespace detail
 
 }  // namespace duet::inline v0

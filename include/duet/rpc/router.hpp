@@ -4,6 +4,8 @@
 #include <duet/coro/concepts.hpp>
 #include <duet/result.hpp>
 #include <duet/rpc/context.hpp>
+#include <duet/rpc/detail/deadline_watch.hpp>
+#include <duet/rpc/interceptor.hpp>
 #include <duet/rpc/method.hpp>
 #include <duet/session/detail/session_core.hpp>
 #include <duet/session/detail/spawned.hpp>
@@ -26,17 +28,32 @@ namespace duet::inline v0 {
 
 namespace detail {
 
+template <class T>
+struct is_result : std::false_type {};
+template <class T>
+struct is_result<result<T>> : std::true_type {};
+
 class handler_base {
  public:
   virtual ~handler_base() = default;
   /// Decodes the frame's arguments and runs the handler; answers a request.
   virtual void handle(session_core& session, const frame_view& frame) = 0;
+
+  /// The router's interceptors (set by the router; the router outlives it).
+  const server_interceptor_list* interceptors = nullptr;
 };
 
-template <class T>
-struct is_result : std::false_type {};
-template <class T>
-struct is_result<result<T>> : std::true_type {};
+/// How a handler's result ended the request, for the interceptors.
+template <class X>
+status outcome_of(const X& produced) {
+  if constexpr (is_result<std::remove_cvref_t<X>>::value) {
+    return produced.has_value() ? status{} : produced.error();
+  } else {
+    (void)produced;
+    return {};
+  }
+}
+
 
 /// Whether a handler's return type `X` (after awaiting, if it is awaitable)
 /// can answer a method returning `R`: R itself (or convertible), or
@@ -82,20 +99,21 @@ struct handler_shape {
 
 // The code for answering is shared by every handler of a result type R.
 template <class R>
-void answer_value(session_core& session, std::uint32_t id, const R& value) {
-  byte_writer writer = session.begin_response(id);
+void answer_value(session_core& session, std::uint32_t id, const R& value, const metadata* response_metadata) {
+  byte_writer writer = session.begin_response(id, response_metadata);
   try {
     duet::encode(writer, value);
   } catch (const std::exception& e) {
     session.abandon_response();
-    session.send_error(id, status(status_code::internal, std::string("encoding the response threw: ") + e.what()));
+    session.send_error(id, status(status_code::internal, std::string("encoding the response threw: ") + e.what()),
+                       response_metadata);
     return;
   }
   session.send_response(id);
 }
 
-inline void answer_void(session_core& session, std::uint32_t id) {
-  (void)session.begin_response(id);
+inline void answer_void(session_core& session, std::uint32_t id, const metadata* response_metadata) {
+  (void)session.begin_response(id, response_metadata);
   session.send_response(id);
 }
 
@@ -121,33 +139,33 @@ class typed_handler final : public handler_base {
   typed_handler(H handler, std::string_view name, std::uint32_t id) : m_handler(std::move(handler)), m_name(name), m_id(id) {}
 
   void handle(session_core& session, const frame_view& frame) override {
-    const bool wants_answer = frame.header.kind == frame_kind::request;
-    const std::uint32_t id = frame.header.id;
-    arguments args;
-    // The payload views the reader's buffer: decode everything now.
-    const bool decoded = std::apply([&](Args&... a) { return duet::decode_all(frame.payload, a...); }, args);
-    if (!decoded) {
-      if (wants_answer) {
-        session.send_error(id, status(status_code::invalid_argument,
-                                      "the request's payload does not decode as the arguments of " +
-                                          std::string(m_name)));
-      }
-      return;
-    }
     if constexpr (shape::asynchronous) {
-      run_async(session, id, wants_answer, std::move(args));
+      run_async(session, frame);
     } else {
+      const bool wants_answer = frame.header.kind == frame_kind::request;
+      const std::uint32_t id = frame.header.id;
       call_context context(session.loop(), m_name, m_id, wants_answer);
+      interception<server_interceptor_list> hooks{interceptors};
+      arguments args;
+      if (std::optional<status> early = prepare(context, frame, args, hooks)) {
+        hooks.after(context, *early);
+        if (wants_answer) session.send_error(id, *early, call_context_access::response_metadata(context));
+        return;
+      }
       try {
         if constexpr (std::is_void_v<typename shape::produced>) {
           invoke(context, args);
-          if (wants_answer) answer_void(session, id);
+          hooks.after(context, status{});
+          if (wants_answer) answer_void(session, id, call_context_access::response_metadata(context));
         } else {
           decltype(auto) produced = invoke(context, args);
-          if (wants_answer) answer(session, id, produced);
+          if (hooks.ran != 0) hooks.after(context, outcome_of(produced));
+          if (wants_answer) answer(session, id, produced, call_context_access::response_metadata(context));
         }
       } catch (...) {
-        if (wants_answer) session.send_error(id, status_of_current_exception());
+        const status failure = status_of_current_exception();
+        hooks.after(context, failure);
+        if (wants_answer) session.send_error(id, failure, call_context_access::response_metadata(context));
       }
     }
   }
@@ -167,17 +185,17 @@ class typed_handler final : public handler_base {
   }
 
   template <class X>
-  static void answer(session_core& session, std::uint32_t id, X& produced) {
+  static void answer(session_core& session, std::uint32_t id, X& produced, const metadata* response_metadata) {
     if constexpr (is_result<std::remove_cvref_t<X>>::value) {
       if (!produced.has_value()) {
-        session.send_error(id, produced.error());
+        session.send_error(id, produced.error(), response_metadata);
       } else if constexpr (std::is_void_v<R>) {
-        answer_void(session, id);
+        answer_void(session, id, response_metadata);
       } else {
-        answer_value<R>(session, id, *produced);
+        answer_value<R>(session, id, *produced, response_metadata);
       }
     } else {
-      answer_value<R>(session, id, static_cast<const R&>(produced));
+      answer_value<R>(session, id, static_cast<const R&>(produced), response_metadata);
     }
   }
 
@@ -190,27 +208,73 @@ class typed_handler final : public handler_base {
     static void cancel(running_request& r) noexcept { static_cast<cancellation_link&>(r).context->cancel(); }
   };
 
-  spawned run_async(session_core& session, std::uint32_t id, bool wants_answer, arguments args) {
+  // What comes before the handler runs: the request's metadata and deadline,
+  // the interceptors' before hooks, then its arguments. The frame views the
+  // reader's buffer: everything is read now. Returns the status to answer
+  // with instead of running the handler, or nothing. A request without
+  // metadata, on a router without interceptors, only decodes arguments.
+  std::optional<status> prepare(call_context& context, const frame_view& frame, arguments& args,
+                                interception<server_interceptor_list>& hooks) {
+    if (!frame.metadata.empty()) {
+      if (std::optional<status> early = call_context_access::read_request_metadata(context, frame.metadata)) {
+        return early;
+      }
+    }
+    if (hooks.installed()) {
+      if (status verdict = hooks.before(context); !verdict.ok()) return verdict;
+    }
+    const bool decoded = std::apply([&](Args&... a) { return duet::decode_all(frame.payload, a...); }, args);
+    if (!decoded) {
+      return status(status_code::invalid_argument,
+                    "the request's payload does not decode as the arguments of " + std::string(m_name));
+    }
+    return std::nullopt;
+  }
+
+  // `frame` views the reader's buffer: `prepare` reads it before the first
+  // suspension.
+  spawned run_async(session_core& session, frame_view frame) {
     session.handler_started();
+    const bool wants_answer = frame.header.kind == frame_kind::request;
+    const std::uint32_t id = frame.header.id;
     call_context context(session.loop(), m_name, m_id, wants_answer);
     cancellation_link link;
     link.id = id;
     link.on_cancel = &cancellation_link::cancel;
     link.context = &context;
     if (wants_answer) session.track(link);
+    deadline_watch watch;  // fires the context's stop token at the request's deadline
+    interception<server_interceptor_list> hooks{interceptors};
+    arguments args;
     std::optional<status> failure;
     try {
-      if constexpr (std::is_void_v<typename shape::produced>) {
-        co_await invoke(context, args);
-        if (wants_answer && session.is_open()) answer_void(session, id);
-      } else {
-        auto produced = co_await invoke(context, args);
-        if (wants_answer && session.is_open()) answer(session, id, produced);
+      failure = prepare(context, frame, args, hooks);
+      if (!failure) {
+        if (const std::optional<time_point> deadline = context.deadline()) {
+          watch.start(session.loop(), *deadline, &context, &call_context_access::expire);
+        }
+        if constexpr (std::is_void_v<typename shape::produced>) {
+          co_await invoke(context, args);
+          watch.stop();
+          hooks.after(context, status{});
+          if (wants_answer && session.is_open()) answer_void(session, id, call_context_access::response_metadata(context));
+        } else {
+          auto produced = co_await invoke(context, args);
+          watch.stop();
+          if (hooks.ran != 0) hooks.after(context, outcome_of(produced));
+          if (wants_answer && session.is_open()) {
+            answer(session, id, produced, call_context_access::response_metadata(context));
+          }
+        }
       }
     } catch (...) {
       failure = status_of_current_exception();
     }
-    if (failure && wants_answer && session.is_open()) session.send_error(id, *failure);
+    watch.stop();
+    if (failure) hooks.after(context, *failure);
+    if (failure && wants_answer && session.is_open()) {
+      session.send_error(id, *failure, call_context_access::response_metadata(context));
+    }
     if (wants_answer) session.untrack(link);
     session.handler_finished();
   }
@@ -271,6 +335,16 @@ class router final : public detail::request_dispatcher {
     return *this;
   }
 
+  /// Adds `interceptor` after those already added: its `before_handler`
+  /// runs before every request's handler, its `after_handler` after it
+  /// (docs/call-semantics.md, Interceptors). Like `on`, call it before
+  /// serving. Throws std::invalid_argument for a null pointer.
+  router& add_interceptor(std::shared_ptr<server_interceptor> interceptor) {
+    if (!interceptor) throw std::invalid_argument("duet::router::add_interceptor: null interceptor");
+    m_interceptors.push_back(std::move(interceptor));
+    return *this;
+  }
+
   /// Whether some handler serves the method with wire id `id`.
   [[nodiscard]] bool serves(std::uint32_t id) const noexcept { return find(id) != nullptr; }
 
@@ -292,6 +366,7 @@ class router final : public detail::request_dispatcher {
       throw std::logic_error("duet::router: methods " + std::string(at->name) + " and " + std::string(name) +
                              " have the same wire id; rename one of them");
     }
+    handler->interceptors = &m_interceptors;
     m_entries.insert(at, entry{id, name, std::move(handler)});
   }
 
@@ -313,6 +388,7 @@ class router final : public detail::request_dispatcher {
   }
 
   std::vector<entry> m_entries;  // sorted by id: lookups are a binary search
+  detail::server_interceptor_list m_interceptors;
   std::uint64_t m_dropped_notifications = 0;
 };
 

@@ -2,6 +2,7 @@
 
 #include <duet/loop/deadline.hpp>
 #include <duet/session/retry_policy.hpp>
+#include <duet/wire/metadata.hpp>
 
 #include <algorithm>
 #include <optional>
@@ -29,6 +30,13 @@ struct call_options {
   /// response already on its way is then dropped. A token stopped before the
   /// call is awaited ends it without sending anything.
   std::stop_token stop{};
+  /// Pairs sent with the request (docs/call-semantics.md, Metadata); the
+  /// handler reads them from its `call_context`. Empty: none are sent.
+  duet::metadata metadata{};
+  /// When set, the response's metadata is stored here as the call ends
+  /// (cleared first; left empty when the call ended without a response).
+  /// Must stay valid until the call has been awaited.
+  duet::metadata* response_metadata = nullptr;
   /// The retry policy of this call, instead of the client's
   /// (`client::set_retry_policy`). Either applies only when the method is
   /// declared idempotent or the call has an `idempotency_key`.

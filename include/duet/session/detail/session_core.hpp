@@ -8,12 +8,16 @@
 #include <duet/status.hpp>
 #include <duet/wire/encoder.hpp>
 #include <duet/wire/frame.hpp>
+#include <duet/wire/idempotency.hpp>
+#include <duet/wire/metadata.hpp>
 #include <duet/wire/native.hpp>
+#include <duet/wire/timeout.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <coroutine>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -56,6 +60,9 @@ struct pending_call : timer_node {
   // wins hands the call to a canceller on the loop, which ends and resumes it.
   bool cancellable = false;
   std::atomic<bool> resumption_claimed{false};
+  const metadata* request_metadata = nullptr;  // sent with the request; null or empty: none
+  metadata* response_metadata = nullptr;       // receives the response's metadata, when set
+  std::string_view idempotency_key;            // sent as duet-idempotency-key when not empty
 };
 
 /// A request being served by a coroutine handler, registered with its
@@ -216,12 +223,14 @@ class session_core {
 
   // ---- responses (the serving side) -----------------------------------------
 
-  /// Appends a successful response header for request `id` and returns a
-  /// writer for its payload; follow with `send_response(id)`.
-  [[nodiscard]] byte_writer begin_response(std::uint32_t id) {
+  /// Appends a successful response header for request `id`, then the
+  /// metadata block of `response_metadata` (if any), and returns a writer for
+  /// its payload; follow with `send_response(id)`.
+  [[nodiscard]] byte_writer begin_response(std::uint32_t id, const metadata* response_metadata = nullptr) {
     m_frame_start = m_out.size();
     m_out.resize(m_frame_start + frame_header_size);
     m_frame_header = frame_header{frame_kind::response, 0, 0, id, 0, 0, 0};
+    if (response_metadata != nullptr && !response_metadata->empty()) write_metadata({}, response_metadata);
     return byte_writer(m_out);
   }
 
@@ -241,12 +250,33 @@ class session_core {
   void abandon_response() { m_out.resize(m_frame_start); }
 
   /// Queues a response that ends request `id` with a non-ok status; its
-  /// payload is the message (truncated to fit the peer's limit).
-  void send_error(std::uint32_t id, const status& s) {
+  /// payload is the message (truncated to fit the peer's limit), after the
+  /// metadata block of `response_metadata` if any (dropped if it alone
+  /// would not fit).
+  void send_error(std::uint32_t id, const status& s, const metadata* response_metadata = nullptr) {
     if (m_closing) return;
     std::string_view text = s.message();
-    if (text.size() > m_peer_max_frame_size) text = text.substr(0, m_peer_max_frame_size);
     const auto code = static_cast<std::uint16_t>(s.ok() ? status_code::internal : s.code());
+    if (response_metadata != nullptr && !response_metadata->empty()) {
+      m_frame_start = m_out.size();
+      m_out.resize(m_frame_start + frame_header_size);
+      m_frame_header = frame_header{frame_kind::response, 0, code, id, 0, 0, 0};
+      write_metadata({}, response_metadata);
+      if (m_frame_header.metadata_length <= m_peer_max_frame_size) {
+        const std::size_t room = m_peer_max_frame_size - m_frame_header.metadata_length;
+        if (text.size() > room) text = text.substr(0, room);
+        const std::size_t at = m_out.size();
+        m_out.resize(at + text.size());
+        if (!text.empty()) std::memcpy(m_out.data() + at, text.data(), text.size());
+        if (finish_frame()) {
+          count_response_bytes(m_out.size() - m_frame_start);
+          wake_writer();
+          return;
+        }
+      }
+      m_out.resize(m_frame_start);  // the metadata alone is too large: send the status without it
+    }
+    if (text.size() > m_peer_max_frame_size) text = text.substr(0, m_peer_max_frame_size);
     const std::size_t before = m_out.size();
     encode_frame(m_out, frame_header{frame_kind::response, 0, code, id, 0, 0, 0}, {},
                  std::as_bytes(std::span<const char>(text.data(), text.size())));
@@ -433,8 +463,8 @@ class session_core {
   /// wakes the writer. A request that fails to encode, or is larger than the
   /// peer accepts, is dropped and ends the call (`done`, not resumed).
   [[gnu::noinline]] void send(pending_call& call) {
-    status queued =
-        encode_outgoing(frame_header{frame_kind::request, 0, 0, call.id, call.method, 0, 0}, call.encode, call.arguments);
+    status queued = encode_outgoing(frame_header{frame_kind::request, 0, 0, call.id, call.method, 0, 0}, call.encode,
+                                    call.arguments, &call);
     if (!queued.ok()) {
       m_calls.take(call.id);
       finish(call, queued.code(), queued.message());
@@ -443,19 +473,25 @@ class session_core {
     wake_writer();
   }
 
-  /// Appends a request or notification: `header`, then the arguments
+  /// Appends a request or notification: `header`, then the metadata block
+  /// of `call` (a request's: its deadline and metadata), then the arguments
   /// encoded by `encode`, with the lengths patched in. On failure (encoding
-  /// threw, or the frame is larger than the peer accepts) nothing is left in
-  /// the output buffer and the status says why.
-  status encode_outgoing(const frame_header& header, argument_encoder encode, const void* arguments) {
+  /// threw, the frame is larger than the peer accepts, the call's deadline
+  /// has passed) nothing is left in the output buffer and the status says why.
+  status encode_outgoing(const frame_header& header, argument_encoder encode, const void* arguments,
+                         const pending_call* call = nullptr) {
     const char* what = header.kind == frame_kind::request ? "request" : "notification";
     m_frame_start = m_out.size();
     m_out.resize(m_frame_start + frame_header_size);
     m_frame_header = header;
-    byte_writer writer(m_out);
     status failure;
     try {
-      encode(arguments, writer);
+      if (call != nullptr && !write_request_metadata(*call)) {
+        failure = status(status_code::deadline_exceeded, "the call's deadline passed before its request was sent");
+      } else {
+        byte_writer writer(m_out);
+        encode(arguments, writer);
+      }
     } catch (const std::exception& e) {
       failure = status(status_code::internal, std::string("encoding the ") + what + " threw: " + e.what());
     } catch (...) {
@@ -521,13 +557,41 @@ class session_core {
     while (pending_call* call = dequeue()) complete(*call, code, m_end_status.message());
   }
 
+  /// Writes the metadata block of `call`'s request, if it needs one: its
+  /// deadline as `duet-timeout` (the time left; docs/protocol.md 7.1), its
+  /// idempotency key as `duet-idempotency-key` (7.2), then its metadata. False, writing nothing, when the deadline has passed.
+  /// A call with neither reads no clock.
+  bool write_request_metadata(const pending_call& call) {
+    metadata_entry own[2];
+    std::size_t owns = 0;
+    char digits[timeout_value_capacity];
+    if (call.armed() && call.deadline() != time_point::max()) {
+      const std::optional<std::string_view> left = timeout_value(call.deadline(), clock::now(), digits);
+      if (!left) return false;
+      own[owns++] = metadata_entry{timeout_key, *left};
+    }
+    if (!call.idempotency_key.empty()) own[owns++] = metadata_entry{idempotency_key_name, call.idempotency_key};
+    const bool has_user = call.request_metadata != nullptr && !call.request_metadata->empty();
+    if (owns != 0 || has_user) write_metadata(std::span<const metadata_entry>(own, owns), has_user ? call.request_metadata : nullptr);
+    return true;
+  }
+
+  /// Writes a metadata block (`extra` pairs, then `user`'s) after the
+  /// header of the frame being built and records its length.
+  void write_metadata(std::span<const metadata_entry> extra, const metadata* user) {
+    const std::size_t written = write_metadata_block(m_out, extra, user);
+    // Larger than 4 GiB is larger than any peer accepts; finish_frame refuses it.
+    m_frame_header.metadata_length =
+        static_cast<std::uint32_t>(std::min<std::size_t>(written, ~std::uint32_t{0}));
+  }
+
   bool finish_frame() {
     const std::size_t body = m_out.size() - m_frame_start - frame_header_size;
     if (body > m_peer_max_frame_size) {
       m_out.resize(m_frame_start);
       return false;
     }
-    m_frame_header.payload_length = static_cast<std::uint32_t>(body);
+    m_frame_header.payload_length = static_cast<std::uint32_t>(body - m_frame_header.metadata_length);
     store_frame_header(m_out.data() + m_frame_start, m_frame_header);
     return true;
   }
@@ -559,12 +623,20 @@ class session_core {
       if (hello.max_in_flight != 0) m_peer_max_in_flight = hello.max_in_flight;
       return;
     }
+    // Only a frame that carries metadata pays for reading it.
+    if (!frame.metadata.empty() && !is_well_formed_metadata(frame.metadata)) {
+      shutdown(status_code::protocol_error, std::string("malformed metadata in a ") + std::string(to_string(h.kind)) + " frame");
+      return;
+    }
     switch (h.kind) {
       case frame_kind::response: {
         pending_call* call = m_calls.take(h.id);
         if (call == nullptr) return;  // late (after a deadline) or unknown: dropped
         const auto code = static_cast<status_code>(h.status);
         call->payload = frame.payload;
+        if (call->response_metadata != nullptr && !frame.metadata.empty()) {
+          (void)read_metadata_block(frame.metadata, *call->response_metadata);  // checked above
+        }
         if (code == status_code::ok) {
           complete(*call, code, {});
         } else {

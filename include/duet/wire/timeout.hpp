@@ -1,0 +1,57 @@
+#pragma once
+
+#include <duet/loop/deadline.hpp>
+
+#include <charconv>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <system_error>
+
+namespace duet::inline v0::detail {
+
+/// The reserved metadata key that carries a request's deadline as the time
+/// left when it was sent, in whole microseconds, as decimal ASCII digits
+/// (docs/protocol.md section 7.1). Relative, because the peers' clocks differ.
+inline constexpr std::string_view timeout_key = "duet-timeout";
+
+/// Room for the decimal digits of any 64-bit value.
+inline constexpr std::size_t timeout_value_capacity = 20;
+
+/// Writes the `duet-timeout` value for a call due at `deadline` into
+/// `digits`: the time left, rounded up to whole microseconds. Returns the
+/// value, or nothing when the deadline has already passed (the request is not
+/// worth sending).
+[[nodiscard]] inline std::optional<std::string_view> timeout_value(time_point deadline, time_point now,
+                                                                  char (&digits)[timeout_value_capacity]) noexcept {
+  if (deadline <= now) return std::nullopt;
+  const auto left = std::chrono::ceil<std::chrono::microseconds>(deadline - now).count();
+  const auto [end, ec] = std::to_chars(digits, digits + timeout_value_capacity, static_cast<std::uint64_t>(left));
+  (void)ec;  // 20 digits hold any 64-bit value
+  return std::string_view(digits, static_cast<std::size_t>(end - digits));
+}
+
+/// Reads a `duet-timeout` value: 1 to 20 decimal digits. False when it is
+/// not one; `out` is then untouched.
+[[nodiscard]] inline bool parse_timeout_value(std::string_view value, std::uint64_t& out) noexcept {
+  if (value.empty() || value.size() > timeout_value_capacity) return false;
+  std::uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec != std::errc{} || end != value.data() + value.size()) return false;
+  out = v;
+  return true;
+}
+
+/// The deadline of a request that arrived at `now` with `duet-timeout`
+/// `microseconds`. A time too far ahead to represent means no deadline.
+[[nodiscard]] inline std::optional<time_point> deadline_from_timeout(std::uint64_t microseconds,
+                                                                    time_point now) noexcept {
+  using us = std::chrono::microseconds;
+  const auto limit = std::chrono::duration_cast<us>(time_point::max() - now).count();
+  if (limit <= 0 || microseconds >= static_cast<std::uint64_t>(limit)) return std::nullopt;
+  return now + std::chrono::duration_cast<duration>(us(static_cast<us::rep>(microseconds)));
+}
+
+}  // namespace duet::inline v0::detail
