@@ -32,6 +32,7 @@
 #include <duet/wire/metadata.hpp>
 
 #include <duet/session/call_options.hpp>
+#include <duet/session/retry_policy.hpp>
 #include <duet/session/session.hpp>
 #include <duet/session/session_options.hpp>
 

@@ -305,3 +305,35 @@ TEST_CASE("a stop request while a retried call waits to try again ends it at onc
   CHECK(took < std::chrono::seconds(2));
   CHECK(f.runs == 1);
 }
+
+TEST_CASE("closing the client while a retried call waits to try again ends the call at once", "[rpc][retry]") {
+  rig r;
+  flaky_server f;
+  f.failures = 1000;
+  serve_flaky(r.router, f);
+  auto client = r.connect();
+  duet::retry_policy p;
+  p.initial_backoff = std::chrono::seconds(10);
+  p.max_backoff = std::chrono::seconds(10);
+  p.jitter = 0;
+  client.set_retry_policy(p);
+  duet::status_code code = duet::status_code::ok;
+  duet::clock::duration took{};
+  r.run([&]() -> duet::task<void> {
+    auto call = [&]() -> duet::task<void> {
+      const auto began = duet::clock::now();
+      duet::result<int> got = co_await client.try_call(flaky, 1);
+      took = duet::clock::now() - began;
+      code = got.code();
+    };
+    auto closer = [&]() -> duet::task<void> {
+      co_await f.ran;
+      (void)co_await r.loop.sleep_for(std::chrono::milliseconds(20));  // the failure reaches the client
+      co_await client.close();
+    };
+    co_await duet::when_all(call(), closer());
+  });
+  CHECK(code == duet::status_code::unavailable);  // the last attempt's failure
+  CHECK(took < std::chrono::seconds(2));
+  CHECK(f.runs == 1);
+}

@@ -250,8 +250,26 @@ class [[nodiscard]] call_awaitable {
         self.m_retried.emplace(std::move(outcome));
         co_return;
       }
-      if (!co_await self.m_core->loop().sleep_for(wait, self.m_options.stop)) {
-        self.m_retried.emplace(status(status_code::cancelled, "the call was cancelled between attempts"));
+      // An ended connection cannot carry another attempt: end now too.
+      if (!self.m_core->is_open()) {
+        self.m_retried.emplace(std::move(outcome));
+        co_return;
+      }
+      // The wait ends early when the call is stopped or the connection ends
+      // (the stop state is this wait's only allocation).
+      std::stop_source wake;
+      const auto forward = [&wake]() noexcept { wake.request_stop(); };
+      const std::stop_callback<decltype(forward)> on_stop(self.m_options.stop, forward);
+      detail::wake_on_close on_close(wake);
+      self.m_core->track(on_close);
+      const bool waited = co_await self.m_core->loop().sleep_for(wait, wake.get_token());
+      self.m_core->untrack(on_close);
+      if (!waited) {
+        if (self.m_options.stop.stop_requested()) {
+          self.m_retried.emplace(status(status_code::cancelled, "the call was cancelled between attempts"));
+        } else {
+          self.m_retried.emplace(std::move(outcome));  // the connection ended
+        }
         co_return;
       }
     }

@@ -2,11 +2,13 @@
 
 #include <duet/coro/detail/frame_cache.hpp>
 #include <duet/loop/deadline.hpp>
+#include <duet/session/detail/session_core.hpp>
 #include <duet/session/retry_policy.hpp>
 
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <stop_token>
 #include <utility>
 
 namespace duet::inline v0::detail {
@@ -27,6 +29,15 @@ namespace duet::inline v0::detail {
   z ^= z >> 31;
   return static_cast<double>(z >> 11) * 0x1.0p-53;
 }
+
+/// Registered with a session (`session_core::track`, id 0, which no cancel
+/// frame names) while a retried call waits between attempts: the end of
+/// the connection cuts the wait short through `wake`.
+struct wake_on_close : running_request {
+  std::stop_source* wake;
+  explicit wake_on_close(std::stop_source& source) noexcept : wake(&source) { on_cancel = &fire; }
+  static void fire(running_request& r) noexcept { static_cast<wake_on_close&>(r).wake->request_stop(); }
+};
 
 /// The coroutine that runs a call's attempts when its retry policy applies
 /// (`call_awaitable` starts it; its frame comes from the frame cache, so a
