@@ -17,6 +17,7 @@
 #include <duet/coro/when_all.hpp>
 
 #include <duet/loop/async_fd.hpp>
+#include <duet/loop/backoff.hpp>
 #include <duet/loop/deadline.hpp>
 #include <duet/loop/event_loop.hpp>
 #include <duet/loop/scheduler.hpp>
@@ -39,5 +40,6 @@
 #include <duet/rpc/client.hpp>
 #include <duet/rpc/context.hpp>
 #include <duet/rpc/method.hpp>
+#include <duet/rpc/reconnect.hpp>
 #include <duet/rpc/router.hpp>
 #include <duet/rpc/server.hpp>

@@ -80,7 +80,7 @@ TEST_CASE("over TCP a keyed call of a non-idempotent method whose response is lo
     REQUIRE(stream.has_value());
     duet::client<duet::tcp_stream> c(loop, std::move(*stream));
     duet::retry_policy p;
-    p.initial_backoff = std::chrono::milliseconds(1);
+    p.backoff.initial = std::chrono::milliseconds(1);
     p.attempt_timeout = std::chrono::milliseconds(60);
     c.set_retry_policy(p);
     duet::metadata answer_metadata;
@@ -181,7 +181,7 @@ TEST_CASE("a keyed request that failed with a retryable code is not kept, so its
   });
   auto client = r.connect();
   duet::retry_policy p;
-  p.initial_backoff = std::chrono::milliseconds(1);
+  p.backoff.initial = std::chrono::milliseconds(1);
   client.set_retry_policy(p);
   int got = 0;
   r.run([&]() -> duet::task<void> {

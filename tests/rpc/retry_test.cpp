@@ -23,8 +23,8 @@ constexpr duet::method<"retry.charge", int(int)> charge;  // not idempotent
 duet::retry_policy quick_policy() {
   duet::retry_policy p;
   p.max_attempts = 4;
-  p.initial_backoff = std::chrono::milliseconds(1);
-  p.max_backoff = std::chrono::milliseconds(5);
+  p.backoff.initial = std::chrono::milliseconds(1);
+  p.backoff.max = std::chrono::milliseconds(5);
   p.attempt_timeout = std::chrono::milliseconds(60);
   return p;
 }
@@ -247,9 +247,9 @@ TEST_CASE("the deadline of a retried call covers every attempt and every wait", 
   auto client = r.connect();
   duet::retry_policy p;
   p.max_attempts = 1000;
-  p.initial_backoff = std::chrono::milliseconds(20);
-  p.max_backoff = std::chrono::milliseconds(20);
-  p.jitter = 0;
+  p.backoff.initial = std::chrono::milliseconds(20);
+  p.backoff.max = std::chrono::milliseconds(20);
+  p.backoff.jitter = 0;
   client.set_retry_policy(p);
   duet::status_code code = duet::status_code::ok;
   duet::clock::duration took{};
@@ -276,9 +276,9 @@ TEST_CASE("a stop request while a retried call waits to try again ends it at onc
   serve_flaky(r.router, f);
   auto client = r.connect();
   duet::retry_policy p;
-  p.initial_backoff = std::chrono::seconds(10);
-  p.max_backoff = std::chrono::seconds(10);
-  p.jitter = 0;
+  p.backoff.initial = std::chrono::seconds(10);
+  p.backoff.max = std::chrono::seconds(10);
+  p.backoff.jitter = 0;
   client.set_retry_policy(p);
   duet::status_code code = duet::status_code::ok;
   duet::clock::duration took{};
@@ -313,9 +313,9 @@ TEST_CASE("closing the client while a retried call waits to try again ends the c
   serve_flaky(r.router, f);
   auto client = r.connect();
   duet::retry_policy p;
-  p.initial_backoff = std::chrono::seconds(10);
-  p.max_backoff = std::chrono::seconds(10);
-  p.jitter = 0;
+  p.backoff.initial = std::chrono::seconds(10);
+  p.backoff.max = std::chrono::seconds(10);
+  p.backoff.jitter = 0;
   client.set_retry_policy(p);
   duet::status_code code = duet::status_code::ok;
   duet::clock::duration took{};

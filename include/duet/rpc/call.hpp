@@ -6,6 +6,7 @@
 #include <duet/rpc/interceptor.hpp>
 #include <duet/rpc/retry.hpp>
 #include <duet/session/call_options.hpp>
+#include <duet/session/detail/connection_slot.hpp>
 #include <duet/session/detail/session_core.hpp>
 #include <duet/status.hpp>
 
@@ -113,6 +114,9 @@ class call_canceller {
 /// its own that borrows these arguments, so nothing is copied per attempt.
 ///
 /// Movable until awaited; the client it came from must outlive the awaiting.
+/// A call on a reconnecting client goes to the connection that is current
+/// when it is awaited (and fails at once with `unavailable` when there is
+/// none); otherwise to the client's one connection.
 template <class R, bool Throws, class... Args>
 class [[nodiscard]] call_awaitable {
   // The attempts of a retried call are calls of another specialization.
@@ -128,30 +132,22 @@ class [[nodiscard]] call_awaitable {
   /// What `co_await` yields.
   using value_type = std::conditional_t<Throws, R, result<R>>;
 
-  call_awaitable(detail::session_core& core, const call_options& options, std::uint32_t method, Args... args)
-      : m_core(&core), m_options(options), m_method(method), m_arguments(std::move(args)...) {}
-
-  /// A call of `method_name` that passes through `interceptors` (may be
-  /// null: none), which must outlive the awaiting.
-  call_awaitable(detail::session_core& core, const detail::client_interceptor_list* interceptors,
-                 std::string_view method_name, const call_options& options, std::uint32_t method, Args... args)
-      : m_core(&core), m_options(options), m_method(method), m_arguments(std::move(args)...),
-        m_method_name(method_name) {
-    m_hooks.list = interceptors;
-  }
-
-  /// As above, and tried again by `retry` (when given, with more than one
-  /// attempt); the interceptors see the call once, not each attempt.
-  call_awaitable(detail::session_core& core, const detail::client_interceptor_list* interceptors,
+  /// A call of `method_name` to `target` that passes through `interceptors`
+  /// (may be null: none), which must outlive the awaiting, and is tried
+  /// again by `retry` (may be null: never; copied) when it fails. The
+  /// interceptors see the call once, not each attempt.
+  call_awaitable(detail::call_target target, const detail::client_interceptor_list* interceptors,
                  std::string_view method_name, const call_options& options, std::uint32_t method,
                  const retry_policy* retry, Args... args)
-      : call_awaitable(core, interceptors, method_name, options, method, std::move(args)...) {
+      : m_core(target.core), m_slot(target.slot), m_options(options), m_method(method),
+        m_arguments(std::move(args)...), m_method_name(method_name) {
+    m_hooks.list = interceptors;
     if (retry != nullptr && retry->max_attempts > 1) m_retry = *retry;
   }
 
   // Moving a call that is under way would move its slot in the call table.
   call_awaitable(call_awaitable&& other) noexcept(std::is_nothrow_move_constructible_v<std::tuple<Args...>>)
-      : m_core(other.m_core), m_options(other.m_options), m_method(other.m_method),
+      : m_core(other.m_core), m_slot(other.m_slot), m_options(other.m_options), m_method(other.m_method),
         m_arguments(std::move(other.m_arguments)), m_retry(other.m_retry), m_method_name(other.m_method_name) {
     m_hooks.list = other.m_hooks.list;
   }
@@ -175,7 +171,14 @@ class [[nodiscard]] call_awaitable {
       m_call.done = true;
       return true;
     }
-    if (m_retry) return false;  // the attempts start in await_suspend
+    // The attempts start in await_suspend, each on the connection current then.
+    if (m_retry) return false;
+    if (m_slot != nullptr && (m_core = m_slot->current) == nullptr) {
+      m_call.code = status_code::unavailable;
+      m_call.message = "the client has no connection right now (it is reconnecting)";
+      m_call.done = true;
+      return true;
+    }
     return m_core->start_call(m_call, m_options.effective_deadline(), m_method, &detail::encode_argument_tuple<Args...>,
                               &m_arguments);
   }
@@ -218,7 +221,14 @@ class [[nodiscard]] call_awaitable {
   static detail::retry_driver run_attempts(call_awaitable& self) {
     const retry_policy& policy = *self.m_retry;
     const std::optional<time_point> deadline = self.m_options.effective_deadline();
+    // A reconnecting client's attempts each go to the connection current
+    // when they start; the loop is remembered from any of them.
+    const detail::call_target target =
+        self.m_slot != nullptr ? detail::call_target(*self.m_slot) : detail::call_target(*self.m_core);
+    event_loop* loop = self.m_core != nullptr ? &self.m_core->loop() : nullptr;
     for (std::uint32_t n = 1;; ++n) {
+      detail::session_core* core = self.m_slot != nullptr ? self.m_slot->current : self.m_core;
+      if (core != nullptr) loop = &core->loop();
       call_options options;
       options.stop = self.m_options.stop;
       options.deadline = deadline;
@@ -232,8 +242,11 @@ class [[nodiscard]] call_awaitable {
       }
       options.idempotency_key = self.m_options.idempotency_key;
       options.response_metadata = self.m_call.response_metadata;  // the last attempt's is the call's
-      attempt one = std::apply([&](const Args&... a) { return attempt(*self.m_core, options, self.m_method, a...); },
-                               self.m_arguments);
+      attempt one = std::apply(
+          [&](const Args&... a) {
+            return attempt(target, nullptr, self.m_method_name, options, self.m_method, nullptr, a...);
+          },
+          self.m_arguments);
       one.m_borrowed_metadata = &self.m_options.metadata;
       result<R> outcome = co_await one;
       const status_code code = outcome.code();
@@ -243,27 +256,30 @@ class [[nodiscard]] call_awaitable {
         self.m_retried.emplace(std::move(outcome));
         co_return;
       }
-      const duration wait = policy.jittered_backoff(n, detail::jitter_unit());
+      const duration wait = policy.backoff.delay(n, detail::jitter_unit());
       // A wait that would end past the deadline cannot lead to a useful
       // attempt: end now, with what the last attempt said.
       if (deadline && (clock::now() >= *deadline || *deadline - clock::now() <= wait)) {
         self.m_retried.emplace(std::move(outcome));
         co_return;
       }
-      // An ended connection cannot carry another attempt: end now too.
-      if (!self.m_core->is_open()) {
+      // A client over one connection that has ended cannot carry another
+      // attempt: end now too. (A reconnecting one may have a new connection
+      // by the time the wait is over.)
+      core = self.m_slot != nullptr ? nullptr : self.m_core;
+      if ((core != nullptr && !core->is_open()) || loop == nullptr) {
         self.m_retried.emplace(std::move(outcome));
         co_return;
       }
-      // The wait ends early when the call is stopped or the connection ends
-      // (the stop state is this wait's only allocation).
+      // The wait ends early when the call is stopped or its one connection
+      // ends (the stop state is this wait's only allocation).
       std::stop_source wake;
       const auto forward = [&wake]() noexcept { wake.request_stop(); };
       const std::stop_callback<decltype(forward)> on_stop(self.m_options.stop, forward);
       detail::wake_on_close on_close(wake);
-      self.m_core->track(on_close);
-      const bool waited = co_await self.m_core->loop().sleep_for(wait, wake.get_token());
-      self.m_core->untrack(on_close);
+      if (core != nullptr) core->track(on_close);
+      const bool waited = co_await loop->sleep_for(wait, wake.get_token());
+      if (core != nullptr) core->untrack(on_close);
       if (!waited) {
         if (self.m_options.stop.stop_requested()) {
           self.m_retried.emplace(status(status_code::cancelled, "the call was cancelled between attempts"));
@@ -373,6 +389,7 @@ class [[nodiscard]] call_awaitable {
   };
 
   detail::session_core* m_core;
+  const detail::connection_slot* m_slot;  // a reconnecting client's: m_core is read from it when awaited
   call_options m_options;
   std::uint32_t m_method;
   std::tuple<Args...> m_arguments;

@@ -6,12 +6,14 @@
 #include <duet/rpc/call.hpp>
 #include <duet/rpc/interceptor.hpp>
 #include <duet/rpc/method.hpp>
+#include <duet/rpc/reconnect.hpp>
 #include <duet/session/call_options.hpp>
 #include <duet/session/retry_policy.hpp>
 #include <duet/session/session.hpp>
 #include <duet/status.hpp>
 #include <duet/transport/transport.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -35,6 +37,13 @@ namespace duet::inline v0 {
 /// must outlive the awaiting of every call made through it. Destroying or
 /// closing it ends every pending call with `cancelled`. `close()` is the
 /// orderly end: await it before the loop stops so nothing is left behind.
+///
+/// A client made with `reconnect_options` makes its own connections and a
+/// new one, with backoff, whenever the current one is lost or the server
+/// sends goaway; each call goes to the connection current when it is
+/// awaited, and fails at once with `unavailable` while there is none
+/// (`wait_connected` waits for one). Calls pending on a lost connection end
+/// with `unavailable`; they are never sent again.
 template <transport Transport>
 class client {
  public:
@@ -46,18 +55,35 @@ class client {
     m_session->start();
   }
 
+  /// Starts a reconnecting client on `loop`: it connects at once with
+  /// `reconnect.connect`, and again whenever its connection is lost or the
+  /// server sends goaway, waiting `reconnect.backoff` between failed
+  /// attempts. Until the first connection is up, calls fail with
+  /// `unavailable`. Throws std::invalid_argument when `reconnect.connect`
+  /// is empty.
+  client(event_loop& loop, reconnect_options<Transport> reconnect, const session_options& options = {})
+      : m_reconnector(std::make_shared<detail::reconnector<Transport>>(loop, std::move(reconnect), options)) {
+    if (!m_reconnector->has_connect()) {
+      throw std::invalid_argument("duet::client: reconnect_options::connect is empty");
+    }
+    m_reconnector->start();
+  }
+
   client(client&&) noexcept = default;
   client& operator=(client&& other) noexcept {
     if (this != &other) {
       if (m_session) m_session->close();
+      if (m_reconnector) m_reconnector->close();
       m_session = std::move(other.m_session);
       m_interceptors = std::move(other.m_interceptors);
+      m_reconnector = std::move(other.m_reconnector);
       m_retry = std::move(other.m_retry);
     }
     return *this;
   }
   ~client() {
     if (m_session) m_session->close();
+    if (m_reconnector) m_reconnector->close();
   }
 
   /// Calls `m` with `args` and returns its result; throws `duet::rpc_error`
@@ -66,7 +92,7 @@ class client {
   template <detail::fixed_string Name, class R, class... Args>
   [[nodiscard]] call_awaitable<R, true, Args...> call(const method<Name, R(Args...)>& m,
                                                       std::type_identity_t<Args>... args) {
-    return {*m_session, m_interceptors.get(), m.name, call_options{}, m.id, retry_for(m.idempotent, nullptr),
+    return {target(), m_interceptors.get(), m.name, call_options{}, m.id, retry_for(m.idempotent, nullptr),
             std::move(args)...};
   }
 
@@ -74,7 +100,7 @@ class client {
   template <detail::fixed_string Name, class R, class... Args>
   [[nodiscard]] call_awaitable<R, true, Args...> call(const call_options& options, const method<Name, R(Args...)>& m,
                                                       std::type_identity_t<Args>... args) {
-    return {*m_session, m_interceptors.get(), m.name, options, m.id, retry_for(m.idempotent, &options),
+    return {target(), m_interceptors.get(), m.name, options, m.id, retry_for(m.idempotent, &options),
             std::move(args)...};
   }
 
@@ -83,7 +109,7 @@ class client {
   template <detail::fixed_string Name, class R, class... Args>
   [[nodiscard]] call_awaitable<R, false, Args...> try_call(const method<Name, R(Args...)>& m,
                                                            std::type_identity_t<Args>... args) {
-    return {*m_session, m_interceptors.get(), m.name, call_options{}, m.id, retry_for(m.idempotent, nullptr),
+    return {target(), m_interceptors.get(), m.name, call_options{}, m.id, retry_for(m.idempotent, nullptr),
             std::move(args)...};
   }
 
@@ -92,7 +118,7 @@ class client {
   [[nodiscard]] call_awaitable<R, false, Args...> try_call(const call_options& options,
                                                            const method<Name, R(Args...)>& m,
                                                            std::type_identity_t<Args>... args) {
-    return {*m_session, m_interceptors.get(), m.name, options, m.id, retry_for(m.idempotent, &options),
+    return {target(), m_interceptors.get(), m.name, options, m.id, retry_for(m.idempotent, &options),
             std::move(args)...};
   }
 
@@ -117,14 +143,19 @@ class client {
   /// (`router::dropped_notifications()`). Call it on the loop thread.
   template <detail::fixed_string Name, class R, class... Args>
   [[nodiscard]] status notify(const method<Name, R(Args...)>& m, std::type_identity_t<Args>... args) {
-    if (!m_session) return status(status_code::unavailable, "the client has no connection");
+    detail::session_core* core = current_core();
+    if (core == nullptr) return status(status_code::unavailable, "the client has no connection");
     const std::tuple<Args...> arguments(std::move(args)...);
-    return m_session->notify(m.id, &detail::encode_argument_tuple<Args...>, &arguments);
+    return core->notify(m.id, &detail::encode_argument_tuple<Args...>, &arguments);
   }
 
   /// Closes the connection and completes once it has fully ended. Pending
   /// calls end with `cancelled`. Idempotent.
   [[nodiscard]] task<void> close() {
+    if (std::shared_ptr<detail::reconnector<Transport>> r = m_reconnector) {
+      co_await r->close_and_wait();
+      co_return;
+    }
     std::shared_ptr<session<Transport>> s = m_session;
     if (!s) co_return;
     s->close();
@@ -140,16 +171,52 @@ class client {
   /// The policy set by `set_retry_policy`.
   [[nodiscard]] const std::optional<retry_policy>& retry() const noexcept { return m_retry; }
 
-  /// Whether the connection is still usable for new calls.
-  [[nodiscard]] bool is_open() const noexcept { return m_session && m_session->is_open(); }
+  /// Whether the connection is still usable for new calls (open, and the
+  /// server has not sent goaway).
+  [[nodiscard]] bool is_open() const noexcept {
+    const detail::session_core* core = current_core();
+    return core != nullptr && core->accepts_calls();
+  }
 
-  /// Why the connection ended (ok while it is open).
-  [[nodiscard]] status end_status() const { return m_session ? m_session->end_status() : status{}; }
+  /// Why the connection ended (ok while it is open). For a reconnecting
+  /// client: why the latest connection ended (ok while one is up, or before
+  /// the first).
+  [[nodiscard]] status end_status() const {
+    if (m_reconnector) {
+      const session<Transport>* latest = m_reconnector->latest();
+      return latest != nullptr ? latest->end_status() : status{};
+    }
+    return m_session ? m_session->end_status() : status{};
+  }
 
   /// The underlying session (for the transport's endpoints and statistics).
-  [[nodiscard]] session<Transport>& underlying_session() noexcept { return *m_session; }
+  /// A reconnecting client's current one; precondition: `is_open()`.
+  [[nodiscard]] session<Transport>& underlying_session() noexcept {
+    return m_reconnector ? *m_reconnector->current() : *m_session;
+  }
+
+  /// Reconnecting client: completes with true once a connection is up
+  /// (at once if one is), false if `timeout` passes or the client closes
+  /// first. A client made over one stream: true while it is open.
+  [[nodiscard]] task<bool> wait_connected(duration timeout) {
+    if (std::shared_ptr<detail::reconnector<Transport>> r = m_reconnector) co_return co_await r->wait_connected(timeout);
+    co_return is_open();
+  }
+
+  /// Connections made so far (1 for a client made over one stream).
+  [[nodiscard]] std::uint64_t connections_made() const noexcept {
+    return m_reconnector ? m_reconnector->connections_made() : 1;
+  }
 
  private:
+  detail::call_target target() noexcept {
+    if (m_reconnector) return detail::call_target(m_reconnector->slot());
+    return detail::call_target(*m_session);
+  }
+  detail::session_core* current_core() const noexcept {
+    return m_reconnector ? m_reconnector->slot().current : m_session.get();
+  }
+
   // The policy a call is tried again by: none unless the call is safe to
   // repeat; then its own, or the client's.
   [[nodiscard]] const retry_policy* retry_for(bool idempotent, const call_options* options) const noexcept {
@@ -158,12 +225,13 @@ class client {
     return m_retry ? &*m_retry : nullptr;
   }
 
-  std::shared_ptr<session<Transport>> m_session;
-  std::optional<retry_policy> m_retry;
+  std::shared_ptr<session<Transport>> m_session;                    // a client over one stream
+  std::shared_ptr<detail::reconnector<Transport>> m_reconnector;  // a reconnecting client
   // On the heap, so that calls keep pointing at it when the client moves;
   // null until the first interceptor: calls through a client without any
   // pay one null check.
   std::unique_ptr<detail::client_interceptor_list> m_interceptors;
+  std::optional<retry_policy> m_retry;
 };
 
 }  // namespace duet::inline v0

@@ -31,12 +31,13 @@ struct server_options {
 /// Serves a router's methods on every connection it accepts.
 ///
 ///     duet::server server(loop, router);
-///     co_await server.serve(std::move(listener));  // until server.stop()
+///     co_await server.serve(std::move(listener));  // until server.stop() or server.drain(grace)
 ///
 /// Each connection gets its own session; requests on a connection run
 /// concurrently, and a connection that fails or breaks the protocol ends
-/// alone while every other one carries on. `serve` accepts until `stop()`,
-/// then closes every connection and completes once all of them have ended.
+/// alone while every other one carries on. `serve` accepts until `stop()`
+/// or `drain(grace)`, then closes (or drains) every connection and completes
+/// once all of them have ended.
 /// `serve_connection` serves one already-connected stream of any transport
 /// (an in-memory pair, a pipe) until it ends.
 ///
@@ -104,7 +105,7 @@ class server {
         session<Transport>::make(m_loop, std::move(stream), m_options.session, &m_router);
     // Linked before it starts: a request already buffered runs its handler
     // inside start(), and that handler may stop the server.
-    link connection_link(&stop_session, static_cast<detail::session_core*>(s.get()));
+    link connection_link(&stop_session, static_cast<detail::session_core*>(s.get()), &drain_session);
     attach(connection_link);
     ++m_connection_count;
     s->start();
@@ -116,10 +117,11 @@ class server {
   }
 
   /// Stops accepting, and ends every connection: their clients' pending
-  /// calls end with `unavailable`. Loop thread only; idempotent.
+  /// calls end with `unavailable`. Loop thread only; idempotent. During a
+  /// `drain`, ends at once what the drain still waits for.
   void stop() {
-    if (m_stopping) return;
-    m_stopping = true;
+    if (m_stopped) return;
+    m_stopping = m_stopped = true;
     // Stopping a link may detach others; walk from the head each time.
     for (link* l = m_links.next; l != &m_links;) {
       link* next = l->next;
@@ -128,7 +130,31 @@ class server {
     }
   }
 
-  /// Whether stop() was called.
+  /// Stops gracefully: stops accepting (listeners close at once), sends
+  /// goaway on every connection, answers requests that arrive afterwards
+  /// with `unavailable` without running them, and lets the requests
+  /// already running finish and their responses leave. Each connection
+  /// closes once it has nothing in flight, or when `grace` has passed
+  /// (handlers still running then see their stop token fire and their
+  /// callers get `unavailable`, as with `stop()`). `serve` completes once
+  /// every connection has closed. Loop thread only; a second `drain` does
+  /// nothing, a `stop()` during a drain ends it at once.
+  void drain(duration grace) {
+    if (m_stopping) return;
+    m_stopping = true;
+    const time_point deadline = deadline_after(grace);
+    for (link* l = m_links.next; l != &m_links;) {
+      link* next = l->next;
+      if (l->drain != nullptr) {
+        l->drain(l->target, deadline);
+      } else {
+        l->stop(l->target);
+      }
+      l = next;
+    }
+  }
+
+  /// Whether stop() or drain() was called.
   [[nodiscard]] bool stopping() const noexcept { return m_stopping; }
 
   /// Connections being served right now.
@@ -158,10 +184,12 @@ class server {
   struct link {
     void (*stop)(void*) = nullptr;
     void* target = nullptr;
+    void (*drain)(void*, time_point) = nullptr;  // nullptr: drain stops it
     link* prev = this;
     link* next = this;
     link() = default;
-    link(void (*fn)(void*), void* t) : stop(fn), target(t) {}
+    link(void (*fn)(void*), void* t, void (*drain_fn)(void*, time_point) = nullptr)
+        : stop(fn), target(t), drain(drain_fn) {}
     link(const link&) = delete;
     link& operator=(const link&) = delete;
   };
@@ -172,6 +200,9 @@ class server {
   }
   static void stop_session(void* core) {
     static_cast<detail::session_core*>(core)->shutdown(status_code::unavailable, "the server is stopping");
+  }
+  static void drain_session(void* core, time_point deadline) {
+    static_cast<detail::session_core*>(core)->drain(deadline);
   }
 
   template <class F>
@@ -200,7 +231,8 @@ class server {
   std::size_t m_connection_count = 0;
   std::size_t m_ended_peak_response_bytes = 0;  // of connections that have ended
   std::uint64_t m_ended_rejected_requests = 0;
-  bool m_stopping = false;
+  bool m_stopping = false;  // stop() or drain(): no more connections
+  bool m_stopped = false;   // stop(): every connection ended at once
 };
 
 }  // namespace duet::inline v0

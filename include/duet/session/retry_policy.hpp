@@ -1,5 +1,6 @@
 #pragma once
 
+#include <duet/loop/backoff.hpp>
 #include <duet/loop/deadline.hpp>
 #include <duet/status.hpp>
 
@@ -29,17 +30,11 @@ struct retry_policy {
   /// Attempts in all, the first included; 1 (or 0) never retries.
   std::uint32_t max_attempts = 3;
 
-  /// The wait after the first failed attempt; each later wait is
-  /// `backoff_multiplier` times the one before, up to `max_backoff`.
-  duration initial_backoff = std::chrono::milliseconds(20);
-  duration max_backoff = std::chrono::seconds(1);
-  double backoff_multiplier = 2.0;
-
-  /// How much of each wait is random, from 0 (exact waits) to 1 ("full
-  /// jitter"): a wait of `b` becomes a uniform draw from
-  /// `[(1 - jitter) * b, b]`, so clients that failed together do not retry
-  /// together.
-  double jitter = 0.5;
+  /// The wait after each failed attempt: `backoff.initial` after the first,
+  /// `multiplier` times longer after each next one, at most `backoff.max`,
+  /// each scaled by a random factor in [1 - jitter, 1 + jitter] so that
+  /// clients that failed together do not retry together. A loop timer.
+  backoff_policy backoff{std::chrono::milliseconds(20), std::chrono::seconds(1), 2.0, 0.2};
 
   /// Longest one attempt may take. An attempt that passes it is abandoned
   /// (its late answer is dropped) and counts as failed with a retryable
@@ -61,26 +56,6 @@ struct retry_policy {
   /// Whether an attempt that failed with `code` is tried again.
   [[nodiscard]] constexpr bool retries(status_code code) const noexcept {
     return code != status_code::ok && (retryable_codes & code_bit(code)) != 0;
-  }
-
-  /// The wait after failed attempt number `attempt` (1 for the first), before
-  /// jitter: `initial_backoff * backoff_multiplier^(attempt - 1)`, at most
-  /// `max_backoff`.
-  [[nodiscard]] duration backoff(std::uint32_t attempt) const noexcept {
-    double wait = std::chrono::duration<double>(initial_backoff).count();
-    const double cap = std::chrono::duration<double>(max_backoff).count();
-    for (std::uint32_t i = 1; i < attempt && wait < cap; ++i) wait *= std::max(backoff_multiplier, 1.0);
-    wait = std::clamp(wait, 0.0, std::max(cap, 0.0));
-    return std::chrono::duration_cast<duration>(std::chrono::duration<double>(wait));
-  }
-
-  /// `backoff(attempt)` with the random part applied; `unit` is a uniform
-  /// draw from [0, 1).
-  [[nodiscard]] duration jittered_backoff(std::uint32_t attempt, double unit) const noexcept {
-    const duration b = backoff(attempt);
-    const double j = std::clamp(jitter, 0.0, 1.0);
-    const double scale = 1.0 - j * std::clamp(unit, 0.0, 1.0);
-    return std::chrono::duration_cast<duration>(std::chrono::duration<double>(b) * scale);
   }
 };
 

@@ -56,6 +56,7 @@ class session final : public detail::session_core, public std::enable_shared_fro
     m_writer_running = true;
     write_loop(this->shared_from_this());
     read_loop(this->shared_from_this());
+    start_keepalive();
   }
 
   session(private_tag, event_loop& loop, Transport stream, const session_options& options,
@@ -142,6 +143,11 @@ class session final : public detail::session_core, public std::enable_shared_fro
     for (;;) {
       if (!s.is_open()) break;
       if (s.m_out.empty()) {
+        // A drain or the peer's goaway left nothing in flight, and all is sent.
+        if (s.close_when_flushed()) {
+          s.flushed_and_closing();
+          break;
+        }
         co_await writer_parked{s};
         continue;
       }
@@ -167,7 +173,9 @@ class session final : public detail::session_core, public std::enable_shared_fro
 
   struct writer_parked {
     session& self;
-    bool await_ready() const noexcept { return !self.m_out.empty() || !self.is_open(); }
+    bool await_ready() const noexcept {
+      return !self.m_out.empty() || !self.is_open() || self.close_when_flushed();
+    }
     void await_suspend(std::coroutine_handle<> h) noexcept { self.m_writer_idle = h; }
     void await_resume() const noexcept {}
   };

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <duet/loop/deadline.hpp>
 #include <duet/wire/frame.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -56,6 +58,16 @@ struct session_options {
   /// `max_queued_response_bytes`: the session stops reading (the default), or
   /// answers them `resource_exhausted` without running them.
   overload_action on_overload = overload_action::pause_reading;
+
+  /// Keepalive (off while zero): when nothing has been read from the peer
+  /// for this long (checked once per interval, so a ping leaves after one
+  /// to two intervals of quiet), send a ping; see `keepalive_timeout`.
+  duration keepalive_interval{};
+
+  /// How long after a keepalive ping some frame (the pong, or anything
+  /// else) must arrive; if none does, the session ends with `unavailable`
+  /// ("keepalive timeout") and every pending call with it.
+  duration keepalive_timeout = std::chrono::seconds(20);
 };
 
 }  // namespace duet::inline v0

@@ -119,6 +119,10 @@ class session_core {
         m_calls(options.max_in_flight) {
     // A hello announcing less than the protocol's floor would be rejected.
     m_options.max_frame_size = std::max(m_options.max_frame_size, min_max_frame_size);
+    m_drain_timer.owner = this;
+    m_drain_timer.set_callback(&on_drain_grace_over);
+    m_keepalive_timer.owner = this;
+    m_keepalive_timer.set_callback(&on_keepalive);
     queue_hello();
   }
   session_core(const session_core&) = delete;
@@ -126,6 +130,8 @@ class session_core {
 
   [[nodiscard]] event_loop& loop() const noexcept { return m_loop; }
   [[nodiscard]] bool is_open() const noexcept { return !m_closing; }
+  /// Whether new calls may start here: open, and the peer has not sent goaway.
+  [[nodiscard]] bool accepts_calls() const noexcept { return !m_closing && !m_peer_going_away; }
   [[nodiscard]] const session_options& options() const noexcept { return m_options; }
 
   /// Calls waiting for a response right now.
@@ -152,6 +158,9 @@ class session_core {
     if (m_closing) return;
     m_closing = true;
     m_end_status = status(code, std::string(why));
+    m_loop.cancel_timer(m_drain_timer);
+    m_loop.cancel_timer(m_keepalive_timer);
+    notify_unusable();
     // Handlers still running serve a connection that is gone: let them stop.
     for (running_request* r = m_running; r != nullptr;) {
       running_request* next = r->next;  // read first: a handler may end, and unlink itself, meanwhile
@@ -169,6 +178,42 @@ class session_core {
     if (m_reader) m_loop.post(std::exchange(m_reader, {}));
     fail_everything();
   }
+
+  // ---- the end of a connection in good order: goaway, keepalive ------------
+
+  /// Begins a graceful drain of this side: sends goaway (status ok, `why` as
+  /// its message), answers requests that arrive afterwards with
+  /// `unavailable` without running them (notifications are dropped), lets
+  /// the requests already running finish, and closes the connection once
+  /// none runs and every queued frame is written, or at `deadline`,
+  /// whichever comes first (what still runs then sees the connection end,
+  /// as with `shutdown(unavailable)`). No-op once draining or closing.
+  void drain(time_point deadline, std::string_view why = "the server is draining") {
+    if (m_closing || m_draining) return;
+    m_draining = true;
+    m_winding_down = true;
+    encode_frame(m_out, frame_header{frame_kind::goaway, 0, 0, 0, 0, 0, 0}, {},
+                 std::as_bytes(std::span<const char>(why.data(), why.size())));
+    wake_writer();
+    m_loop.start_timer(m_drain_timer, deadline);
+    close_when_idle();
+  }
+
+  /// Whether `drain` was called.
+  [[nodiscard]] bool draining() const noexcept { return m_draining; }
+
+  /// Registers `fn(context)`, called once on the loop thread when this
+  /// session stops admitting calls: the peer sent goaway, or the session
+  /// began to end. One registration at a time; `fn` nullptr clears it. `fn`
+  /// runs inside the session's own work: it must only note the fact (post
+  /// a coroutine), never end or destroy the session.
+  void on_unusable(void (*fn)(void*) noexcept, void* context) noexcept {
+    m_on_unusable = fn;
+    m_on_unusable_context = context;
+  }
+
+  /// Keepalive pings this side has sent (see `session_options::keepalive_interval`).
+  [[nodiscard]] std::uint64_t pings_sent() const noexcept { return m_pings_sent; }
 
   // ---- outgoing calls -------------------------------------------------------
 
@@ -218,6 +263,7 @@ class session_core {
       }
       finish(call, status_code::cancelled, "the call was cancelled");
       admit_queued();
+      close_when_idle();
     } else {
       // Ended (a response, a deadline) after the stop claimed it: the stop
       // came first, so the call reports it; a response's bytes are gone.
@@ -356,10 +402,14 @@ class session_core {
     --m_handlers;
     if (m_reader && !reader_should_pause()) m_loop.post(std::exchange(m_reader, {}));
     notify_if_idle();
+    close_when_idle();
   }
 
  protected:
-  virtual ~session_core() = default;
+  virtual ~session_core() {
+    m_loop.cancel_timer(m_drain_timer);
+    m_loop.cancel_timer(m_keepalive_timer);
+  }
 
   /// Closes the transport so that a pending read or write ends.
   virtual void close_transport() noexcept = 0;
@@ -369,6 +419,7 @@ class session_core {
   /// Routes every whole frame the decoder holds. Returns false once the
   /// session is closing (a protocol error, or a handler or caller closed it).
   bool route_frames() {
+    ++m_reads;  // a sign of life for the keepalive
     frame_view frame;
     for (;;) {
       // Over a cap, the frames already read wait in the decoder; the reader
@@ -449,6 +500,21 @@ class session_core {
     if (m_reader && !reader_should_pause()) m_loop.post(std::exchange(m_reader, {}));
   }
 
+  /// Whether the writer, once the output is written, should end the session
+  /// (a drain or the peer's goaway left nothing in flight).
+  [[nodiscard]] bool close_when_flushed() const noexcept { return m_close_when_flushed; }
+  void flushed_and_closing() {
+    shutdown(status_code::unavailable, m_draining ? "the connection was drained (goaway)"
+                                                  : "the connection was closed after the peer's goaway");
+  }
+
+  /// Arms the keepalive timer, if `session_options::keepalive_interval` is set.
+  void start_keepalive() {
+    if (m_options.keepalive_interval > duration::zero() && !m_closing) {
+      m_loop.start_timer(m_keepalive_timer, deadline_after(m_options.keepalive_interval));
+    }
+  }
+
  private:
   static void on_deadline(timer_node& node) noexcept {
     auto& call = static_cast<pending_call&>(node);
@@ -460,6 +526,75 @@ class session_core {
     }
     self.complete(call, status_code::deadline_exceeded, "the call's deadline passed");
     self.admit_queued();
+    self.close_when_idle();
+  }
+
+  // A timer inside the session (the drain's grace period, the keepalive).
+  struct session_timer : timer_node {
+    session_core* owner = nullptr;
+  };
+
+  static void on_drain_grace_over(timer_node& node) noexcept {
+    static_cast<session_timer&>(node).owner->shutdown(status_code::unavailable,
+                                                      "the server's drain grace period ended");
+  }
+
+  // Fires every keepalive interval. A read since the last look means the
+  // peer lives; otherwise a ping goes out, and if still nothing has been
+  // read when the timeout passes, the peer is taken for dead.
+  static void on_keepalive(timer_node& node) noexcept {
+    session_core& self = *static_cast<session_timer&>(node).owner;
+    if (self.m_closing) return;
+    if (self.m_reads != self.m_reads_seen) {
+      self.m_reads_seen = self.m_reads;
+      self.m_ping_outstanding = false;
+      self.m_loop.start_timer(node, deadline_after(self.m_options.keepalive_interval));
+      return;
+    }
+    if (self.m_ping_outstanding) {
+      self.shutdown(status_code::unavailable, "keepalive timeout: the peer did not answer a ping in time");
+      return;
+    }
+    try {
+      encode_frame(self.m_out, frame_header{frame_kind::ping, 0, 0, ++self.m_next_ping_id, 0, 0, 0}, {}, {});
+      self.wake_writer();
+    } catch (...) {
+      // Out of memory: no ping this time; the timeout still applies.
+    }
+    ++self.m_pings_sent;
+    self.m_ping_outstanding = true;
+    self.m_loop.start_timer(node, deadline_after(self.m_options.keepalive_timeout));
+  }
+
+  // After this side's goaway or the peer's: once nothing is in flight, let
+  // the writer send what is queued and then close.
+  void close_when_idle() noexcept {
+    if (!m_winding_down || m_close_when_flushed || m_closing) return;
+    if (m_handlers != 0 || m_calls.size() != 0) return;
+    m_close_when_flushed = true;
+    wake_writer();
+  }
+
+  void peer_going_away(const frame_view& frame) {
+    if (m_peer_going_away) return;
+    m_peer_going_away = true;
+    m_winding_down = true;
+    std::string why = "the peer is going away (goaway)";
+    if (!frame.payload.empty()) {
+      why += ": ";
+      why.append(reinterpret_cast<const char*>(frame.payload.data()), frame.payload.size());
+    }
+    notify_unusable();
+    // Calls still waiting for room never went out, and must not go out here.
+    while (pending_call* call = dequeue()) {
+      complete(*call, status_code::unavailable, why);
+      if (m_closing) return;  // a resumed caller closed the session
+    }
+    close_when_idle();
+  }
+
+  void notify_unusable() noexcept {
+    if (auto fn = std::exchange(m_on_unusable, nullptr)) fn(m_on_unusable_context);
   }
 
   [[nodiscard]] bool has_room() const noexcept {
@@ -501,6 +636,10 @@ class session_core {
     if (call.done) return true;
     if (m_closing) {
       finish(call, m_end_status.code(), m_end_status.message());
+      return true;
+    }
+    if (m_peer_going_away) {
+      finish(call, status_code::unavailable, "the peer is going away (goaway): no new calls on this connection");
       return true;
     }
     if (m_queue_head != nullptr || !has_room()) return false;
@@ -695,10 +834,13 @@ class session_core {
                                frame.payload.size()));
         }
         admit_queued();
+        if (m_winding_down) close_when_idle();
         return;
       }
       case frame_kind::request:
-        if (m_dispatcher == nullptr) {
+        if (m_draining) {
+          send_error(h.id, status(status_code::unavailable, "the server is draining (goaway sent): the request was not run"));
+        } else if (m_dispatcher == nullptr) {
           send_error(h.id, status(status_code::unimplemented, "this side serves no methods"));
         } else if (reject_overload()) {
           send_error(h.id, status(status_code::resource_exhausted, "the server is overloaded on this connection"));
@@ -707,7 +849,7 @@ class session_core {
         }
         return;
       case frame_kind::notification:
-        if (m_dispatcher != nullptr && !reject_overload()) m_dispatcher->dispatch(*this, frame);
+        if (m_dispatcher != nullptr && !m_draining && !reject_overload()) m_dispatcher->dispatch(*this, frame);
         return;
       case frame_kind::ping: {
         const std::size_t before = m_out.size();
@@ -729,9 +871,13 @@ class session_core {
           }
         }
         return;
+      case frame_kind::goaway:
+        peer_going_away(frame);
+        return;
       default:
-        // pong, goaway and the stream kinds are reserved for later
-        // features; version 1 peers may send them and they are ignored.
+        // A pong has done its work by arriving (any read counts for the
+        // keepalive). The stream kinds are reserved for later features;
+        // version 1 peers may send them and they are ignored.
         return;
     }
   }
@@ -792,6 +938,20 @@ class session_core {
   std::coroutine_handle<> m_tasks_waiter;  // the reader, waiting for handlers and writer to end
   bool m_closing = false;
   bool m_peer_said_hello = false;
+  // Graceful end (goaway either way) and keepalive.
+  bool m_draining = false;            // this side sent goaway
+  bool m_peer_going_away = false;     // the peer sent goaway
+  bool m_winding_down = false;        // either: close once nothing is in flight
+  bool m_close_when_flushed = false;  // nothing in flight: the writer closes after the output
+  bool m_ping_outstanding = false;
+  session_timer m_drain_timer;
+  session_timer m_keepalive_timer;
+  std::uint64_t m_reads = 0;       // reads that brought bytes
+  std::uint64_t m_reads_seen = 0;  // m_reads when the keepalive last looked
+  std::uint64_t m_pings_sent = 0;
+  std::uint32_t m_next_ping_id = 0;
+  void (*m_on_unusable)(void*) noexcept = nullptr;
+  void* m_on_unusable_context = nullptr;
 };
 
 }  // namespace duet::inline v0::detail
