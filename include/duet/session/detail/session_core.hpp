@@ -360,7 +360,8 @@ class session_core {
   void send_kept_answer(std::uint32_t id, std::uint16_t code, const_buffer metadata_block, const_buffer payload) {
     if (m_closing) return;
     if (metadata_block.size() + payload.size() > m_peer_max_frame_size) {
-      send_error(id, status(status_code::resource_exhausted, "the kept answer is larger than the peer's maximum frame size"));
+      send_error(id,
+                 status(status_code::resource_exhausted, "the kept answer is larger than the peer's maximum frame size"));
       return;
     }
     const std::size_t before = m_out.size();
@@ -748,8 +749,9 @@ class session_core {
 
   /// Writes the metadata block of `call`'s request, if it needs one: its
   /// deadline as `duet-timeout` (the time left; docs/protocol.md 7.1), its
-  /// idempotency key as `duet-idempotency-key` (7.2), then its metadata. False, writing nothing, when the deadline has passed.
-  /// A call with neither reads no clock.
+  /// idempotency key as `duet-idempotency-key` (7.2), then its metadata.
+  /// False, writing nothing, when the deadline has passed. A call with
+  /// neither reads no clock.
   bool write_request_metadata(const pending_call& call) {
     metadata_entry own[2];
     std::size_t owns = 0;
