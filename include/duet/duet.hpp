@@ -17,6 +17,7 @@
 #include <duet/coro/when_all.hpp>
 
 #include <duet/loop/async_fd.hpp>
+#include <duet/loop/backoff.hpp>
 #include <duet/loop/deadline.hpp>
 #include <duet/loop/event_loop.hpp>
 #include <duet/loop/scheduler.hpp>
@@ -32,6 +33,7 @@
 #include <duet/wire/metadata.hpp>
 
 #include <duet/session/call_options.hpp>
+#include <duet/session/retry_policy.hpp>
 #include <duet/session/session.hpp>
 #include <duet/session/session_options.hpp>
 

@@ -4,6 +4,7 @@
 #include <duet/coro/task.hpp>
 #include <duet/result.hpp>
 #include <duet/rpc/interceptor.hpp>
+#include <duet/rpc/retry.hpp>
 #include <duet/session/call_options.hpp>
 #include <duet/session/detail/connection_slot.hpp>
 #include <duet/session/detail/session_core.hpp>
@@ -108,12 +109,21 @@ class call_canceller {
 /// converts to `duet::task<T>` where a task is wanted (a vector of calls for
 /// `when_all`), at the cost of one coroutine frame.
 ///
+/// With a retry policy (given by the client only when the method is
+/// idempotent or the call has an idempotency key), awaiting runs the
+/// attempts in a `detail::retry_driver` coroutine: each attempt is a call of
+/// its own that borrows these arguments, so nothing is copied per attempt.
+///
 /// Movable until awaited; the client it came from must outlive the awaiting.
 /// A call on a reconnecting client goes to the connection that is current
 /// when it is awaited (and fails at once with `unavailable` when there is
 /// none); otherwise to the client's one connection.
 template <class R, bool Throws, class... Args>
 class [[nodiscard]] call_awaitable {
+  // The attempts of a retried call are calls of another specialization.
+  template <class, bool, class...>
+  friend class call_awaitable;
+
   static_assert(!detail::borrows_input<R>,
                 "duet::client: a call's result outlives the response's bytes, so it must own its data: declare "
                 "the method's result as std::string or std::vector<std::byte> on the calling side (the wire "
@@ -124,18 +134,22 @@ class [[nodiscard]] call_awaitable {
   using value_type = std::conditional_t<Throws, R, result<R>>;
 
   /// A call of `method_name` to `target` that passes through `interceptors`
-  /// (may be null: none), which must outlive the awaiting.
+  /// (may be null: none), which must outlive the awaiting, and is tried
+  /// again by `retry` (may be null: never; copied) when it fails. The
+  /// interceptors see the call once, not each attempt.
   call_awaitable(detail::call_target target, const detail::client_interceptor_list* interceptors,
-                 std::string_view method_name, const call_options& options, std::uint32_t method, Args... args)
+                 std::string_view method_name, const call_options& options, std::uint32_t method,
+                 const retry_policy* retry, Args... args)
       : m_core(target.core), m_slot(target.slot), m_options(options), m_method(method),
         m_arguments(std::move(args)...), m_method_name(method_name) {
     m_hooks.list = interceptors;
+    if (retry != nullptr && retry->max_attempts > 1) m_retry = *retry;
   }
 
   // Moving a call that is under way would move its slot in the call table.
   call_awaitable(call_awaitable&& other) noexcept(std::is_nothrow_move_constructible_v<std::tuple<Args...>>)
       : m_core(other.m_core), m_slot(other.m_slot), m_options(other.m_options), m_method(other.m_method),
-        m_arguments(std::move(other.m_arguments)), m_method_name(other.m_method_name) {
+        m_arguments(std::move(other.m_arguments)), m_retry(other.m_retry), m_method_name(other.m_method_name) {
     m_hooks.list = other.m_hooks.list;
   }
   call_awaitable(const call_awaitable&) = delete;
@@ -148,7 +162,9 @@ class [[nodiscard]] call_awaitable {
       m_options.response_metadata->clear();
       m_call.response_metadata = m_options.response_metadata;
     }
-    m_call.request_metadata = &m_options.metadata;  // sent only when not empty
+    // Sent only when not empty; an attempt of a retried call sends its call's.
+    m_call.request_metadata = m_borrowed_metadata != nullptr ? m_borrowed_metadata : &m_options.metadata;
+    m_call.idempotency_key = m_options.idempotency_key;
     if (m_hooks.installed() && intercept_before()) return true;
     if (m_options.stop.stop_requested()) {
       m_call.code = status_code::cancelled;
@@ -156,6 +172,8 @@ class [[nodiscard]] call_awaitable {
       m_call.done = true;
       return true;
     }
+    // The attempts start in await_suspend, each on the connection current then.
+    if (m_retry) return false;
     if (m_slot != nullptr && (m_core = m_slot->current) == nullptr) {
       m_call.code = status_code::unavailable;
       m_call.message = "the client has no connection right now (it is reconnecting)";
@@ -165,7 +183,11 @@ class [[nodiscard]] call_awaitable {
     return m_core->start_call(m_call, m_options.effective_deadline(), m_method, &detail::encode_argument_tuple<Args...>,
                               &m_arguments);
   }
-  void await_suspend(std::coroutine_handle<> awaiting) {
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) {
+    if (m_retry) {
+      m_driver = run_attempts(*this);
+      return m_driver.start(awaiting);
+    }
     m_core->suspend_call(m_call, awaiting);
     if (m_options.stop.stop_possible()) {
       m_call.cancellable = true;
@@ -173,6 +195,7 @@ class [[nodiscard]] call_awaitable {
       // May run at once if the token was stopped meanwhile: it only posts.
       m_stop_callback.emplace(m_options.stop, stop_handler{this});
     }
+    return std::noop_coroutine();
   }
   value_type await_resume() {
     // Waits for a stop callback running on another thread right now (it
@@ -189,10 +212,105 @@ class [[nodiscard]] call_awaitable {
  private:
   static task<value_type> as_task(call_awaitable self) { co_return co_await self; }
 
+  // One attempt: a call of its own, borrowing this call's arguments.
+  using attempt = call_awaitable<R, false, const Args&...>;
+
+  // Runs attempts until one succeeds, fails with a code the policy does not
+  // retry, or the attempts, the deadline or the stop token run out; leaves
+  // the outcome in m_retried. Every attempt decodes its own response before
+  // this resumes, so nothing here views the reader's buffer.
+  static detail::retry_driver run_attempts(call_awaitable& self) {
+    const retry_policy& policy = *self.m_retry;
+    const std::optional<time_point> deadline = self.m_options.effective_deadline();
+    // A reconnecting client's attempts each go to the connection current
+    // when they start; the loop is remembered from any of them.
+    const detail::call_target target =
+        self.m_slot != nullptr ? detail::call_target(*self.m_slot) : detail::call_target(*self.m_core);
+    event_loop* loop = self.m_core != nullptr ? &self.m_core->loop() : nullptr;
+    for (std::uint32_t n = 1;; ++n) {
+      detail::session_core* core = self.m_slot != nullptr ? self.m_slot->current : self.m_core;
+      if (core != nullptr) loop = &core->loop();
+      call_options options;
+      options.stop = self.m_options.stop;
+      options.deadline = deadline;
+      bool timed = false;  // this attempt's deadline is its own timeout, not the call's
+      if (policy.attempt_timeout) {
+        const time_point own = deadline_after(*policy.attempt_timeout);
+        if (!deadline || own < *deadline) {
+          options.deadline = own;
+          timed = true;
+        }
+      }
+      options.idempotency_key = self.m_options.idempotency_key;
+      options.response_metadata = self.m_call.response_metadata;  // the last attempt's is the call's
+      attempt one = std::apply(
+          [&](const Args&... a) {
+            return attempt(target, nullptr, self.m_method_name, options, self.m_method, nullptr, a...);
+          },
+          self.m_arguments);
+      one.m_borrowed_metadata = &self.m_options.metadata;
+      result<R> outcome = co_await one;
+      const status_code code = outcome.code();
+      const bool again = code != status_code::ok && n < policy.max_attempts &&
+                         (policy.retries(code) || (timed && code == status_code::deadline_exceeded));
+      if (!again) {
+        self.m_retried.emplace(std::move(outcome));
+        co_return;
+      }
+      const duration wait = policy.backoff.delay(n, detail::jitter_unit());
+      // A wait that would end past the deadline cannot lead to a useful
+      // attempt: end now, with what the last attempt said.
+      if (deadline && (clock::now() >= *deadline || *deadline - clock::now() <= wait)) {
+        self.m_retried.emplace(std::move(outcome));
+        co_return;
+      }
+      // A client over one connection that has ended cannot carry another
+      // attempt: end now too. (A reconnecting one may have a new connection
+      // by the time the wait is over.)
+      core = self.m_slot != nullptr ? nullptr : self.m_core;
+      if ((core != nullptr && !core->is_open()) || loop == nullptr) {
+        self.m_retried.emplace(std::move(outcome));
+        co_return;
+      }
+      // The wait ends early when the call is stopped or its one connection
+      // ends (the stop state is this wait's only allocation).
+      std::stop_source wake;
+      const auto forward = [&wake]() noexcept { wake.request_stop(); };
+      const std::stop_callback<decltype(forward)> on_stop(self.m_options.stop, forward);
+      detail::wake_on_close on_close(wake);
+      if (core != nullptr) core->track(on_close);
+      const bool waited = co_await loop->sleep_for(wait, wake.get_token());
+      if (core != nullptr) core->untrack(on_close);
+      if (!waited) {
+        if (self.m_options.stop.stop_requested()) {
+          self.m_retried.emplace(status(status_code::cancelled, "the call was cancelled between attempts"));
+        } else {
+          self.m_retried.emplace(std::move(outcome));  // the connection ended
+        }
+        co_return;
+      }
+    }
+  }
+
+  value_type retried_outcome() {
+    m_driver.rethrow_failure();
+    m_driver.reset();
+    result<R>& r = *m_retried;
+    if (!r.has_value()) return fail(r.error());
+    if constexpr (std::is_void_v<R>) {
+      if constexpr (!Throws) return result<void>();
+    } else if constexpr (Throws) {
+      return std::move(*r);
+    } else {
+      return std::move(r);
+    }
+  }
+
   // Called as the awaiter resumes; after a response, m_call.payload views
   // the reader's buffer, so the result is decoded here, before anything else
   // runs.
   value_type outcome() {
+    if (m_retried) return retried_outcome();
     if (m_call.code != status_code::ok) return fail(status(m_call.code, std::move(m_call.message)));
     if constexpr (std::is_void_v<R>) {
       // A void method's response carries no payload; anything else is a
@@ -276,6 +394,10 @@ class [[nodiscard]] call_awaitable {
   call_options m_options;
   std::uint32_t m_method;
   std::tuple<Args...> m_arguments;
+  std::optional<retry_policy> m_retry;  // set only when the call may be retried
+  detail::retry_driver m_driver;
+  std::optional<result<R>> m_retried;
+  const metadata* m_borrowed_metadata = nullptr;  // an attempt's: its call's metadata
   detail::pending_call m_call;
   detail::call_canceller m_canceller;
   std::optional<std::stop_callback<stop_handler>> m_stop_callback;

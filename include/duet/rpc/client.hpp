@@ -8,12 +8,14 @@
 #include <duet/rpc/method.hpp>
 #include <duet/rpc/reconnect.hpp>
 #include <duet/session/call_options.hpp>
+#include <duet/session/retry_policy.hpp>
 #include <duet/session/session.hpp>
 #include <duet/status.hpp>
 #include <duet/transport/transport.hpp>
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <tuple>
 #include <type_traits>
@@ -75,6 +77,7 @@ class client {
       m_session = std::move(other.m_session);
       m_interceptors = std::move(other.m_interceptors);
       m_reconnector = std::move(other.m_reconnector);
+      m_retry = std::move(other.m_retry);
     }
     return *this;
   }
@@ -89,14 +92,16 @@ class client {
   template <detail::fixed_string Name, class R, class... Args>
   [[nodiscard]] call_awaitable<R, true, Args...> call(const method<Name, R(Args...)>& m,
                                                       std::type_identity_t<Args>... args) {
-    return {target(), m_interceptors.get(), m.name, call_options{}, m.id, std::move(args)...};
+    return {target(), m_interceptors.get(), m.name, call_options{}, m.id, retry_for(m.idempotent, nullptr),
+            std::move(args)...};
   }
 
   /// As `call`, with a timeout or deadline.
   template <detail::fixed_string Name, class R, class... Args>
   [[nodiscard]] call_awaitable<R, true, Args...> call(const call_options& options, const method<Name, R(Args...)>& m,
                                                       std::type_identity_t<Args>... args) {
-    return {target(), m_interceptors.get(), m.name, options, m.id, std::move(args)...};
+    return {target(), m_interceptors.get(), m.name, options, m.id, retry_for(m.idempotent, &options),
+            std::move(args)...};
   }
 
   /// Calls `m` with `args`; yields the value or the status the call ended
@@ -104,7 +109,8 @@ class client {
   template <detail::fixed_string Name, class R, class... Args>
   [[nodiscard]] call_awaitable<R, false, Args...> try_call(const method<Name, R(Args...)>& m,
                                                            std::type_identity_t<Args>... args) {
-    return {target(), m_interceptors.get(), m.name, call_options{}, m.id, std::move(args)...};
+    return {target(), m_interceptors.get(), m.name, call_options{}, m.id, retry_for(m.idempotent, nullptr),
+            std::move(args)...};
   }
 
   /// As `try_call`, with a timeout or deadline.
@@ -112,7 +118,8 @@ class client {
   [[nodiscard]] call_awaitable<R, false, Args...> try_call(const call_options& options,
                                                            const method<Name, R(Args...)>& m,
                                                            std::type_identity_t<Args>... args) {
-    return {target(), m_interceptors.get(), m.name, options, m.id, std::move(args)...};
+    return {target(), m_interceptors.get(), m.name, options, m.id, retry_for(m.idempotent, &options),
+            std::move(args)...};
   }
 
   /// Adds `interceptor` after those already added: its `before_call` runs
@@ -154,6 +161,15 @@ class client {
     s->close();
     co_await s->finished();
   }
+
+  /// The retry policy for calls that are safe to repeat (of a method
+  /// declared idempotent, or with an idempotency key) and give none in their
+  /// call options; empty (the default): no retries. Affects calls made
+  /// afterwards. See docs/call-semantics.md, Retries.
+  void set_retry_policy(std::optional<retry_policy> policy) { m_retry = std::move(policy); }
+
+  /// The policy set by `set_retry_policy`.
+  [[nodiscard]] const std::optional<retry_policy>& retry() const noexcept { return m_retry; }
 
   /// Whether the connection is still usable for new calls (open, and the
   /// server has not sent goaway).
@@ -201,12 +217,21 @@ class client {
     return m_reconnector ? m_reconnector->slot().current : m_session.get();
   }
 
+  // The policy a call is tried again by: none unless the call is safe to
+  // repeat; then its own, or the client's.
+  [[nodiscard]] const retry_policy* retry_for(bool idempotent, const call_options* options) const noexcept {
+    if (!idempotent && (options == nullptr || options->idempotency_key.empty())) return nullptr;
+    if (options != nullptr && options->retry) return &*options->retry;
+    return m_retry ? &*m_retry : nullptr;
+  }
+
   std::shared_ptr<session<Transport>> m_session;                    // a client over one stream
   std::shared_ptr<detail::reconnector<Transport>> m_reconnector;  // a reconnecting client
   // On the heap, so that calls keep pointing at it when the client moves;
   // null until the first interceptor: calls through a client without any
   // pay one null check.
   std::unique_ptr<detail::client_interceptor_list> m_interceptors;
+  std::optional<retry_policy> m_retry;
 };
 
 }  // namespace duet::inline v0

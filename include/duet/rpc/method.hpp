@@ -81,6 +81,13 @@ struct method<Name, R(Args...)> {
   static constexpr std::uint32_t id = detail::fnv1a_32(Name.view());
   /// How many arguments a call passes.
   static constexpr std::size_t arity = sizeof...(Args);
+
+  /// Whether running a request of this method twice has the same effect as
+  /// running it once, so that a client may retry its calls
+  /// (`duet::retry_policy`). Declare it with the method:
+  ///
+  ///     inline constexpr duet::method<"kv.get", std::string(std::string)> kv_get{.idempotent = true};
+  bool idempotent = false;
 };
 
 namespace detail {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <duet/coro/task.hpp>
+#include <duet/loop/backoff.hpp>
 #include <duet/loop/deadline.hpp>
 #include <duet/loop/event_loop.hpp>
 #include <duet/session/detail/connection_slot.hpp>
@@ -24,29 +25,9 @@
 
 namespace duet::inline v0 {
 
-/// How long a reconnecting client waits between connection attempts: the
-/// n-th consecutive failure waits `initial * multiplier^(n-1)`, at most
-/// `max`, scaled by a random factor in [1 - jitter, 1 + jitter] so that
-/// many clients of one server do not come back in step.
-struct reconnect_backoff {
-  duration initial = std::chrono::milliseconds(100);
-  duration max = std::chrono::seconds(10);
-  double multiplier = 2.0;
-  double jitter = 0.2;
-
-  /// The wait after `failures` (>= 1) consecutive failures, with
-  /// `unit_random` in [0, 1) choosing the jitter.
-  [[nodiscard]] duration delay(std::uint32_t failures, double unit_random) const noexcept {
-    using seconds = std::chrono::duration<double>;
-    const double cap = std::max(seconds(max).count(), 0.0);
-    double d = std::max(seconds(initial).count(), 0.0);
-    for (std::uint32_t i = 1; i < failures && i < 64 && d < cap; ++i) d *= multiplier;
-    d = std::min(d, cap);
-    const double spread = std::clamp(jitter, 0.0, 1.0);
-    d *= 1.0 + spread * (2.0 * unit_random - 1.0);
-    return std::chrono::duration_cast<duration>(seconds(std::max(d, 0.0)));
-  }
-};
+/// How long a reconnecting client waits between connection attempts
+/// (`backoff_policy`: 100 ms doubling up to 10 s, 20 % jitter by default).
+using reconnect_backoff = backoff_policy;
 
 /// Makes a client reconnect: how to make a connection, and how long to
 /// wait between attempts.

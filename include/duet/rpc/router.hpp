@@ -5,6 +5,7 @@
 #include <duet/result.hpp>
 #include <duet/rpc/context.hpp>
 #include <duet/rpc/detail/deadline_watch.hpp>
+#include <duet/rpc/idempotency.hpp>
 #include <duet/rpc/interceptor.hpp>
 #include <duet/rpc/method.hpp>
 #include <duet/session/detail/session_core.hpp>
@@ -380,6 +381,25 @@ class router final : public detail::request_dispatcher {
   /// Notifications dropped because no handler serves their method.
   [[nodiscard]] std::uint64_t dropped_notifications() const noexcept { return m_dropped_notifications; }
 
+  /// Keeps recent answers to requests that carry an idempotency key
+  /// (`call_options::idempotency_key`), within `options`' bounds, so that a
+  /// retried request runs at most once: a repeat of an answered one gets the
+  /// same answer (status, response metadata, payload) without running, and a
+  /// repeat of one still running is answered `unavailable` at once
+  /// (docs/call-semantics.md, Retries). Keys are per method and shared by
+  /// every connection. Requests without a key pay nothing. Call it before
+  /// serving; calling it again starts an empty cache.
+  router& enable_idempotency_cache(idempotency_cache_options options = {}) {
+    m_answers = std::make_unique<detail::idempotency_cache>(options);
+    return *this;
+  }
+
+  /// Requests answered from the idempotency cache instead of running.
+  [[nodiscard]] std::uint64_t replayed_answers() const noexcept { return m_answers ? m_answers->replayed() : 0; }
+
+  /// Answers the idempotency cache holds now.
+  [[nodiscard]] std::size_t kept_answers() const noexcept { return m_answers ? m_answers->kept() : 0; }
+
  private:
   struct entry {
     std::uint32_t id;
@@ -407,6 +427,12 @@ class router final : public detail::request_dispatcher {
 
   void dispatch(detail::session_core& session, const frame_view& frame) override {
     if (detail::handler_base* handler = find(frame.header.method)) {
+      // Only a request that carries metadata can carry a key.
+      if (m_answers && frame.header.kind == frame_kind::request && !frame.metadata.empty()) {
+        if (const auto key = detail::idempotency_cache::key_of(frame.metadata)) {
+          if (m_answers->answer_or_watch(session, frame.header.id, frame.header.method, *key)) return;
+        }
+      }
       handler->handle(session, frame);
     } else if (frame.header.kind == frame_kind::request) {
       session.send_error(frame.header.id, status(status_code::not_found, "no handler for method id " +
@@ -419,6 +445,7 @@ class router final : public detail::request_dispatcher {
   std::vector<entry> m_entries;  // sorted by id: lookups are a binary search
   detail::server_interceptor_list m_interceptors;
   std::uint64_t m_dropped_notifications = 0;
+  std::unique_ptr<detail::idempotency_cache> m_answers;  // null until enable_idempotency_cache
 };
 
 }  // namespace duet::inline v0

@@ -1,11 +1,13 @@
 #pragma once
 
 #include <duet/loop/deadline.hpp>
+#include <duet/session/retry_policy.hpp>
 #include <duet/wire/metadata.hpp>
 
 #include <algorithm>
 #include <optional>
 #include <stop_token>
+#include <string_view>
 
 namespace duet::inline v0 {
 
@@ -35,6 +37,18 @@ struct call_options {
   /// (cleared first; left empty when the call ended without a response).
   /// Must stay valid until the call has been awaited.
   duet::metadata* response_metadata = nullptr;
+  /// The retry policy of this call, instead of the client's
+  /// (`client::set_retry_policy`). Either applies only when the method is
+  /// declared idempotent or the call has an `idempotency_key`.
+  std::optional<retry_policy> retry{};
+  /// Marks the call as safe to retry even when its method is not idempotent:
+  /// the server runs a request with a given key at most once and answers
+  /// repeats from its cache. Empty: no key. Unique per logical operation
+  /// (a UUID, say). A view, like `response_metadata` a pointer: the bytes
+  /// must stay valid until the call has been awaited. (Not a std::string:
+  /// g++ 12 relocates a temporary `call_options` inside a `co_await`
+  /// expression bytewise, which breaks a string's inline buffer.)
+  std::string_view idempotency_key{};
 
   /// The effective deadline for a call issued now; the clock is read only
   /// when there is a timeout, so calls without one pay nothing.

@@ -8,6 +8,7 @@
 #include <duet/status.hpp>
 #include <duet/wire/encoder.hpp>
 #include <duet/wire/frame.hpp>
+#include <duet/wire/idempotency.hpp>
 #include <duet/wire/metadata.hpp>
 #include <duet/wire/native.hpp>
 #include <duet/wire/timeout.hpp>
@@ -61,6 +62,7 @@ struct pending_call : timer_node {
   std::atomic<bool> resumption_claimed{false};
   const metadata* request_metadata = nullptr;  // sent with the request; null or empty: none
   metadata* response_metadata = nullptr;       // receives the response's metadata, when set
+  std::string_view idempotency_key;            // sent as duet-idempotency-key when not empty
 };
 
 /// A request being served by a coroutine handler, registered with its
@@ -72,6 +74,21 @@ struct running_request {
   void (*on_cancel)(running_request&) noexcept = nullptr;
   running_request* previous = nullptr;
   running_request* next = nullptr;
+};
+
+/// Asks the session for a copy of the answer to one request, as it is
+/// queued (the rpc layer's idempotency cache keeps it). Owned by whoever
+/// registers it (`session_core::capture_answer`); the session calls exactly
+/// one of the two functions, on the loop thread, and forgets it.
+struct answer_capture {
+  std::uint32_t id = 0;
+  /// The answer was queued: its status, metadata block and payload, views
+  /// valid only during the call.
+  void (*on_answer)(answer_capture&, std::uint16_t status, const_buffer metadata, const_buffer payload) noexcept =
+      nullptr;
+  /// No answer will come: the connection ended first.
+  void (*on_abandon)(answer_capture&) noexcept = nullptr;
+  answer_capture* next = nullptr;
 };
 
 /// What the session hands an incoming request or notification to: the rpc
@@ -149,6 +166,11 @@ class session_core {
       running_request* next = r->next;  // read first: a handler may end, and unlink itself, meanwhile
       r->on_cancel(*r);
       r = next;
+    }
+    // Answers still awaited will not come.
+    while (answer_capture* c = m_captures) {
+      m_captures = c->next;
+      c->on_abandon(*c);
     }
     close_transport();
     wake_writer();
@@ -288,6 +310,7 @@ class session_core {
       return;
     }
     count_response_bytes(m_out.size() - m_frame_start);
+    if (m_captures != nullptr) deliver_capture(id, m_frame_start);
     wake_writer();
   }
 
@@ -311,7 +334,36 @@ class session_core {
     encode_frame(m_out, frame_header{frame_kind::response, 0, code, id, 0, 0, 0}, {},
                  std::as_bytes(std::span<const char>(text.data(), text.size())));
     count_response_bytes(m_out.size() - before);
+    if (m_captures != nullptr) deliver_capture(id, before);
     wake_writer();
+  }
+
+  /// Queues a response to request `id` made of parts kept from an earlier
+  /// answer (an idempotency cache's): `code`, a metadata block and a
+  /// payload. One larger than the peer accepts is replaced by a
+  /// `resource_exhausted` error.
+  void send_kept_answer(std::uint32_t id, std::uint16_t code, const_buffer metadata_block, const_buffer payload) {
+    if (m_closing) return;
+    if (metadata_block.size() + payload.size() > m_peer_max_frame_size) {
+      send_error(id,
+                 status(status_code::resource_exhausted, "the kept answer is larger than the peer's maximum frame size"));
+      return;
+    }
+    const std::size_t before = m_out.size();
+    encode_frame(m_out, frame_header{frame_kind::response, 0, code, id, 0, 0, 0}, metadata_block, payload);
+    count_response_bytes(m_out.size() - before);
+    wake_writer();
+  }
+
+  /// Registers `c` to receive a copy of the answer to request `c.id` when it
+  /// is queued, or to hear that none will come. At most one per id.
+  void capture_answer(answer_capture& c) noexcept {
+    if (m_closing) {
+      c.on_abandon(c);
+      return;
+    }
+    c.next = m_captures;
+    m_captures = &c;
   }
 
   /// Registers a request served by a coroutine handler until `untrack`:
@@ -610,7 +662,8 @@ class session_core {
     status failure;
     try {
       const bool has_metadata =
-          call != nullptr && (call->armed() || (call->request_metadata != nullptr && !call->request_metadata->empty()));
+          call != nullptr && (call->armed() || !call->idempotency_key.empty() ||
+                              (call->request_metadata != nullptr && !call->request_metadata->empty()));
       if (!has_metadata || write_request_metadata(*call, failure)) {
         byte_writer writer(m_out);
         encode(arguments, writer);
@@ -696,6 +749,7 @@ class session_core {
       if (!text.empty()) std::memcpy(m_out.data() + at, text.data(), text.size());
       if (finish_frame()) {
         count_response_bytes(m_out.size() - m_frame_start);
+        if (m_captures != nullptr) deliver_capture(id, m_frame_start);
         wake_writer();
         return true;
       }
@@ -705,11 +759,11 @@ class session_core {
   }
 
   /// Writes the metadata block of `call`'s request: its deadline as
-  /// `duet-timeout` (the time left; docs/protocol.md 7.1), then its
-  /// metadata. False, writing nothing and setting `failure`, when the
+  /// `duet-timeout` (the time left; docs/protocol.md 7.1), its idempotency
+  /// key as `duet-idempotency-key` (7.2), then its metadata. False, writing nothing and setting `failure`, when the
   /// deadline has passed. Out of line: a call with neither never comes here.
   [[gnu::noinline]] bool write_request_metadata(const pending_call& call, status& failure) {
-    metadata_entry own[1];
+    metadata_entry own[2];
     std::size_t owns = 0;
     char digits[timeout_value_capacity];
     if (call.armed() && call.deadline() != time_point::max()) {
@@ -720,6 +774,7 @@ class session_core {
       }
       own[owns++] = metadata_entry{timeout_key, *left};
     }
+    if (!call.idempotency_key.empty()) own[owns++] = metadata_entry{idempotency_key_name, call.idempotency_key};
     const bool has_user = call.request_metadata != nullptr && !call.request_metadata->empty();
     if (owns != 0 || has_user) {
       write_metadata(std::span<const metadata_entry>(own, owns), has_user ? call.request_metadata : nullptr);
@@ -858,6 +913,20 @@ class session_core {
     if (auto h = std::exchange(m_writer_idle, {})) m_loop.post(h);
   }
 
+  /// Hands the answer to request `id`, queued at `frame_at` in m_out, to its
+  /// capture, if one is registered.
+  void deliver_capture(std::uint32_t id, std::size_t frame_at) noexcept {
+    answer_capture** link = &m_captures;
+    while (*link != nullptr && (*link)->id != id) link = &(*link)->next;
+    answer_capture* c = *link;
+    if (c == nullptr) return;
+    *link = c->next;
+    frame_header h{};
+    (void)load_frame_header(m_out.data() + frame_at, h, ~std::uint32_t{0});  // we just wrote it
+    const const_buffer body(m_out.data() + frame_at + frame_header_size, h.metadata_length + h.payload_length);
+    c->on_answer(*c, h.status, body.first(h.metadata_length), body.subspan(h.metadata_length));
+  }
+
   void count_response_bytes(std::size_t n) noexcept {
     m_out_response_bytes += n;
     m_peak_response_bytes = std::max(m_peak_response_bytes, queued_response_bytes());
@@ -891,6 +960,7 @@ class session_core {
   std::size_t m_peak_response_bytes = 0;
   std::uint64_t m_rejected = 0;
   running_request* m_running = nullptr;     // coroutine handlers serving requests, newest first
+  answer_capture* m_captures = nullptr;     // answers an idempotency cache waits for
   std::coroutine_handle<> m_reader;        // parked by backpressure
   std::coroutine_handle<> m_tasks_waiter;  // the reader, waiting for handlers and writer to end
   bool m_closing = false;

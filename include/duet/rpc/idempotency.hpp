@@ -1,0 +1,197 @@
+#pragma once
+
+#include <duet/bytes.hpp>
+#include <duet/session/detail/session_core.hpp>
+#include <duet/status.hpp>
+#include <duet/wire/frame.hpp>
+#include <duet/wire/idempotency.hpp>
+#include <duet/wire/native.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <iterator>
+#include <list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace duet::inline v0 {
+
+/// Bounds of a router's idempotency cache (`router::enable_idempotency_cache`): the
+/// recent answers to requests that carried an idempotency key, so that a
+/// repeat of such a request is answered without running it again.
+struct idempotency_cache_options {
+  /// Answers kept at most; the oldest is forgotten first.
+  std::size_t max_entries = 10000;
+  /// Bytes of kept answers (keys, metadata and payloads) at most; the oldest
+  /// answers are forgotten first.
+  std::size_t max_bytes = std::size_t{64} << 20;
+};
+
+namespace detail {
+
+/// The answers a router keeps for requests with an idempotency key
+/// (`duet-idempotency-key`), per method and key, shared by every connection
+/// the router serves. Loop thread only.
+///
+/// A request whose key is new runs, and its answer is kept when it is
+/// queued. A repeat whose first request has been answered gets the kept
+/// answer (status, response metadata, payload) without running; a repeat
+/// that arrives while the first still runs is answered `unavailable` at once
+/// (a client's default retry policy tries again after its backoff, and finds
+/// the answer then). Answers saying the request did not complete
+/// (`cancelled`, `deadline_exceeded`, `unavailable`, `resource_exhausted`)
+/// and requests whose connection ended before they were answered are not
+/// kept: a repeat runs again.
+class idempotency_cache {
+ public:
+  explicit idempotency_cache(const idempotency_cache_options& options) : m_options(options) {}
+  idempotency_cache(const idempotency_cache&) = delete;
+  idempotency_cache& operator=(const idempotency_cache&) = delete;
+  ~idempotency_cache() {
+    // Captures still registered with live sessions point here: a router
+    // destroyed while serving is already a bug (see router), but do not
+    // let them write into freed memory.
+    for (auto& [key, e] : m_entries) {
+      if (e.watcher != nullptr) e.watcher->cache = nullptr;
+    }
+  }
+
+  /// The value of the `duet-idempotency-key` pair of a request's metadata
+  /// block, if it has one (and it is not empty).
+  [[nodiscard]] static std::optional<std::string_view> key_of(const_buffer metadata_block) noexcept {
+    if (metadata_block.empty()) return std::nullopt;
+    metadata_reader r{metadata_block};
+    for (metadata_entry e; r.next(e);) {
+      if (e.key == idempotency_key_name && !e.value.empty()) return e.value;
+    }
+    return std::nullopt;
+  }
+
+  /// Handles a request with idempotency key `key` before it runs: answers
+  /// a repeat (true: do not run it), or registers to keep the answer of a
+  /// new one (false: run it).
+  bool answer_or_watch(session_core& session, std::uint32_t id, std::uint32_t method, std::string_view key) {
+    std::string name = entry_name(method, key);
+    auto found = m_entries.find(name);
+    if (found != m_entries.end()) {
+      const entry& e = found->second;
+      if (e.done) {
+        ++m_replayed;
+        session.send_kept_answer(id, e.status, e.metadata, e.payload);
+      } else {
+        session.send_error(id, status(status_code::unavailable,
+                                      "a request with this idempotency key is still running; try again later"));
+      }
+      return true;
+    }
+    auto [at, inserted] = m_entries.emplace(std::move(name), entry{});
+    (void)inserted;
+    auto c = std::make_unique<capture>();
+    c->cache = this;
+    c->id = id;
+    c->on_answer = &capture::answered;
+    c->on_abandon = &capture::abandoned;
+    c->where = at;
+    at->second.watcher = c.get();
+    session.capture_answer(*c.release());  // frees itself when called back
+    return false;
+  }
+
+  /// Repeats answered from kept answers so far.
+  [[nodiscard]] std::uint64_t replayed() const noexcept { return m_replayed; }
+  /// Answers kept now.
+  [[nodiscard]] std::size_t kept() const noexcept { return m_order.size(); }
+  /// Bytes of the answers kept now.
+  [[nodiscard]] std::size_t kept_bytes() const noexcept { return m_bytes; }
+
+ private:
+  struct entry;
+  // A map, not an unordered one: iterators must survive insertions.
+  using entries = std::map<std::string, entry, std::less<>>;
+
+  struct capture : answer_capture {
+    idempotency_cache* cache = nullptr;
+    entries::iterator where;
+
+    static void answered(answer_capture& base, std::uint16_t code, const_buffer metadata,
+                         const_buffer payload) noexcept {
+      auto* self = static_cast<capture*>(&base);
+      if (self->cache != nullptr) self->cache->keep(self->where, code, metadata, payload);
+      delete self;
+    }
+    static void abandoned(answer_capture& base) noexcept {
+      auto* self = static_cast<capture*>(&base);
+      if (self->cache != nullptr) self->cache->m_entries.erase(self->where);
+      delete self;
+    }
+  };
+
+  struct entry {
+    bool done = false;
+    std::uint16_t status = 0;
+    byte_vector metadata;
+    byte_vector payload;
+    capture* watcher = nullptr;                    // while running
+    std::list<entries::iterator>::iterator order;  // once done
+  };
+
+  static std::string entry_name(std::uint32_t method, std::string_view key) {
+    std::string name(4 + key.size(), '\0');
+    std::memcpy(name.data(), &method, 4);
+    if (!key.empty()) std::memcpy(name.data() + 4, key.data(), key.size());
+    return name;
+  }
+
+  static bool worth_keeping(std::uint16_t code) noexcept {
+    const auto c = static_cast<status_code>(code);
+    return c != status_code::cancelled && c != status_code::deadline_exceeded && c != status_code::unavailable &&
+           c != status_code::resource_exhausted;
+  }
+
+  void keep(entries::iterator at, std::uint16_t code, const_buffer metadata, const_buffer payload) noexcept {
+    entry& e = at->second;
+    e.watcher = nullptr;
+    if (!worth_keeping(code)) {
+      m_entries.erase(at);
+      return;
+    }
+    try {
+      e.metadata.assign(metadata.begin(), metadata.end());
+      e.payload.assign(payload.begin(), payload.end());
+      m_order.push_back(at);
+    } catch (...) {
+      m_entries.erase(at);  // out of memory: forget it rather than keep half
+      return;
+    }
+    e.status = code;
+    e.done = true;
+    e.order = std::prev(m_order.end());
+    m_bytes += size_of(at);
+    while (!m_order.empty() && (m_order.size() > m_options.max_entries || m_bytes > m_options.max_bytes)) {
+      const entries::iterator oldest = m_order.front();
+      m_order.pop_front();
+      m_bytes -= size_of(oldest);
+      m_entries.erase(oldest);
+    }
+  }
+
+  static std::size_t size_of(entries::iterator at) noexcept {
+    return at->first.size() + at->second.metadata.size() + at->second.payload.size();
+  }
+
+  idempotency_cache_options m_options;
+  entries m_entries;
+  std::list<entries::iterator> m_order;  // answered entries, oldest first
+  std::size_t m_bytes = 0;
+  std::uint64_t m_replayed = 0;
+};
+
+}  // namespace detail
+
+}  // namespace duet::inline v0
