@@ -95,6 +95,159 @@ class call_canceller {
   std::coroutine_handle<promise_type> m_coro;
 };
 
+
+/// What the attempts of a retried call need from it, without its types, so
+/// that the retry loop is compiled once rather than once per signature.
+struct retry_plan {
+  retry_policy policy;
+  session_core* core = nullptr;           // a client over one connection's
+  const connection_slot* slot = nullptr;  // a reconnecting client's: read per attempt
+  std::uint32_t method = 0;
+  argument_encoder encode = nullptr;
+  const void* arguments = nullptr;
+  const metadata* request_metadata = nullptr;
+  std::string_view idempotency_key;
+  metadata* response_metadata = nullptr;
+  std::stop_token stop;
+  std::optional<time_point> deadline;  // the call's, over every attempt
+  // Decodes a successful attempt's payload into the typed call, as the
+  // attempt ends (the payload views the reader's buffer); ok, or why not.
+  status (*accept)(void* call, const_buffer payload) = nullptr;
+  void* call = nullptr;
+  status outcome;  // how the call ended; ok means `accept` stored its value
+};
+
+/// One attempt of a retried call: an exchange on `core` (null: no
+/// connection, so `unavailable`) that ends by `deadline` or the plan's stop
+/// token. Yields the ended call; its payload is valid until the awaiter
+/// next suspends.
+class retry_attempt {
+ public:
+  retry_attempt(session_core* core, const retry_plan& plan, std::optional<time_point> deadline) noexcept
+      : m_core(core), m_plan(plan), m_deadline(deadline) {}
+  retry_attempt(const retry_attempt&) = delete;
+  retry_attempt& operator=(const retry_attempt&) = delete;
+
+  bool await_ready() {
+    m_call.request_metadata = m_plan.request_metadata;
+    m_call.idempotency_key = m_plan.idempotency_key;
+    // The last attempt's response metadata is the call's.
+    if (m_plan.response_metadata != nullptr) m_plan.response_metadata->clear();
+    m_call.response_metadata = m_plan.response_metadata;
+    if (m_plan.stop.stop_requested()) return end(status_code::cancelled, "the call was cancelled");
+    if (m_core == nullptr) {
+      return end(status_code::unavailable, "the client has no connection right now (it is reconnecting)");
+    }
+    return m_core->start_call(m_call, m_deadline, m_plan.method, m_plan.encode, m_plan.arguments);
+  }
+  void await_suspend(std::coroutine_handle<> awaiting) {
+    m_core->suspend_call(m_call, awaiting);
+    if (m_plan.stop.stop_possible()) {
+      m_call.cancellable = true;
+      m_canceller = call_canceller::on_loop(*m_core, m_call);
+      m_stop_callback.emplace(m_plan.stop, stop_handler{this});
+    }
+  }
+  pending_call& await_resume() {
+    m_stop_callback.reset();
+    m_canceller.reset();
+    return m_call;
+  }
+
+ private:
+  bool end(status_code code, const char* why) {
+    m_call.code = code;
+    m_call.message = why;
+    m_call.done = true;
+    return true;
+  }
+
+  // As call_awaitable's: claims the resumption, then lets the loop end it.
+  struct stop_handler {
+    retry_attempt* self;
+    void operator()() const noexcept {
+      if (self->m_call.resumption_claimed.exchange(true, std::memory_order_acq_rel)) return;
+      self->m_core->loop().post(self->m_canceller.handle());
+    }
+  };
+
+  session_core* m_core;
+  const retry_plan& m_plan;
+  std::optional<time_point> m_deadline;
+  pending_call m_call;
+  call_canceller m_canceller;
+  std::optional<std::stop_callback<stop_handler>> m_stop_callback;
+};
+
+/// Runs the attempts of `plan` until one succeeds, fails with a code the
+/// policy does not retry, or the attempts, the deadline or the stop token
+/// run out; leaves the outcome in `plan.outcome` (and a success's value in
+/// the call, through `plan.accept`).
+inline retry_driver run_attempts(retry_plan& plan) {
+  const retry_policy& policy = plan.policy;
+  const std::optional<time_point> deadline = plan.deadline;
+  // A reconnecting client's attempts each go to the connection current
+  // when they start; the loop is remembered from any of them.
+  const connection_slot* slot = plan.slot;
+  event_loop* loop = plan.core != nullptr ? &plan.core->loop() : nullptr;
+  for (std::uint32_t n = 1;; ++n) {
+    session_core* core = slot != nullptr ? slot->current : plan.core;
+    if (core != nullptr) loop = &core->loop();
+    std::optional<time_point> attempt_deadline = deadline;
+    bool timed = false;  // this attempt's deadline is its own timeout, not the call's
+    if (policy.attempt_timeout) {
+      const time_point own = deadline_after(*policy.attempt_timeout);
+      if (!deadline || own < *deadline) {
+        attempt_deadline = own;
+        timed = true;
+      }
+    }
+    status outcome;
+    {
+      retry_attempt one(core, plan, attempt_deadline);
+      pending_call& ended = co_await one;
+      outcome = ended.code == status_code::ok ? plan.accept(plan.call, ended.payload)
+                                              : status(ended.code, std::move(ended.message));
+    }
+    const status_code code = outcome.code();
+    const bool again = code != status_code::ok && n < policy.max_attempts &&
+                       (policy.retries(code) || (timed && code == status_code::deadline_exceeded));
+    if (!again) {
+      plan.outcome = std::move(outcome);
+      co_return;
+    }
+    const duration wait = policy.backoff.delay(n, jitter_unit());
+    // A wait that would end past the deadline cannot lead to a useful
+    // attempt: end now, with what the last attempt said.
+    if (deadline && (clock::now() >= *deadline || *deadline - clock::now() <= wait)) {
+      plan.outcome = std::move(outcome);
+      co_return;
+    }
+    // A client over one connection that has ended cannot carry another
+    // attempt: end now too. (A reconnecting one may have a new connection
+    // by the time the wait is over.)
+    core = slot != nullptr ? nullptr : plan.core;
+    if ((core != nullptr && !core->is_open()) || loop == nullptr) {
+      plan.outcome = std::move(outcome);
+      co_return;
+    }
+    // The wait ends early when the call is stopped or its one connection
+    // ends (the stop state is this wait's only allocation).
+    std::stop_source wake;
+    const auto forward = [&wake]() noexcept { wake.request_stop(); };
+    const std::stop_callback<decltype(forward)> on_stop(plan.stop, forward);
+    wake_on_close on_close(wake);
+    if (core != nullptr) core->track(on_close);
+    const bool waited = co_await loop->sleep_for(wait, wake.get_token());
+    if (core != nullptr) core->untrack(on_close);
+    if (!waited) {
+      plan.outcome = plan.stop.stop_requested() ? status(status_code::cancelled, "the call was cancelled between attempts")
+                                                : std::move(outcome);  // the connection ended
+      co_return;
+    }
+  }
+}
+
 }  // namespace detail
 
 /// What `client::call` and `client::try_call` return: one call, not yet
@@ -120,10 +273,6 @@ class call_canceller {
 /// none); otherwise to the client's one connection.
 template <class R, bool Throws, class... Args>
 class [[nodiscard]] call_awaitable {
-  // The attempts of a retried call are calls of another specialization.
-  template <class, bool, class...>
-  friend class call_awaitable;
-
   static_assert(!detail::borrows_input<R>,
                 "duet::client: a call's result outlives the response's bytes, so it must own its data: declare "
                 "the method's result as std::string or std::vector<std::byte> on the calling side (the wire "
@@ -143,7 +292,7 @@ class [[nodiscard]] call_awaitable {
       : m_core(target.core), m_slot(target.slot), m_options(options), m_method(method),
         m_arguments(std::move(args)...), m_method_name(method_name) {
     m_hooks.list = interceptors;
-    if (retry != nullptr && retry->max_attempts > 1) m_retry = *retry;
+    if (retry != nullptr && retry->max_attempts > 1) m_retry.emplace().policy = *retry;
   }
 
   // Moving a call that is under way would move its slot in the call table.
@@ -162,8 +311,7 @@ class [[nodiscard]] call_awaitable {
       m_options.response_metadata->clear();
       m_call.response_metadata = m_options.response_metadata;
     }
-    // Sent only when not empty; an attempt of a retried call sends its call's.
-    m_call.request_metadata = m_borrowed_metadata != nullptr ? m_borrowed_metadata : &m_options.metadata;
+    m_call.request_metadata = &m_options.metadata;  // sent only when not empty
     m_call.idempotency_key = m_options.idempotency_key;
     if (m_hooks.installed() && intercept_before()) return true;
     if (m_options.stop.stop_requested()) {
@@ -185,7 +333,20 @@ class [[nodiscard]] call_awaitable {
   }
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) {
     if (m_retry) {
-      m_driver = run_attempts(*this);
+      detail::retry_plan& plan = *m_retry;
+      plan.core = m_slot != nullptr ? nullptr : m_core;
+      plan.slot = m_slot;
+      plan.method = m_method;
+      plan.encode = &detail::encode_argument_tuple<Args...>;
+      plan.arguments = &m_arguments;
+      plan.request_metadata = &m_options.metadata;
+      plan.idempotency_key = m_options.idempotency_key;
+      plan.response_metadata = m_call.response_metadata;
+      plan.stop = m_options.stop;
+      plan.deadline = m_options.effective_deadline();
+      plan.accept = &accept_attempt;
+      plan.call = this;
+      m_driver = detail::run_attempts(plan);
       return m_driver.start(awaiting);
     }
     m_core->suspend_call(m_call, awaiting);
@@ -212,97 +373,32 @@ class [[nodiscard]] call_awaitable {
  private:
   static task<value_type> as_task(call_awaitable self) { co_return co_await self; }
 
-  // One attempt: a call of its own, borrowing this call's arguments.
-  using attempt = call_awaitable<R, false, const Args&...>;
-
-  // Runs attempts until one succeeds, fails with a code the policy does not
-  // retry, or the attempts, the deadline or the stop token run out; leaves
-  // the outcome in m_retried. Every attempt decodes its own response before
-  // this resumes, so nothing here views the reader's buffer.
-  static detail::retry_driver run_attempts(call_awaitable& self) {
-    const retry_policy& policy = *self.m_retry;
-    const std::optional<time_point> deadline = self.m_options.effective_deadline();
-    // A reconnecting client's attempts each go to the connection current
-    // when they start; the loop is remembered from any of them.
-    const detail::call_target target =
-        self.m_slot != nullptr ? detail::call_target(*self.m_slot) : detail::call_target(*self.m_core);
-    event_loop* loop = self.m_core != nullptr ? &self.m_core->loop() : nullptr;
-    for (std::uint32_t n = 1;; ++n) {
-      detail::session_core* core = self.m_slot != nullptr ? self.m_slot->current : self.m_core;
-      if (core != nullptr) loop = &core->loop();
-      call_options options;
-      options.stop = self.m_options.stop;
-      options.deadline = deadline;
-      bool timed = false;  // this attempt's deadline is its own timeout, not the call's
-      if (policy.attempt_timeout) {
-        const time_point own = deadline_after(*policy.attempt_timeout);
-        if (!deadline || own < *deadline) {
-          options.deadline = own;
-          timed = true;
-        }
+  // A successful attempt's payload, decoded into m_retried_value as the
+  // attempt ends (the payload views the reader's buffer).
+  static status accept_attempt(void* call, const_buffer payload) {
+    auto& self = *static_cast<call_awaitable*>(call);
+    if constexpr (std::is_void_v<R>) {
+      if (!payload.empty()) return status(status_code::internal, "the response to a void method carried a payload");
+    } else {
+      R value{};
+      if (!duet::decode_all(payload, value)) {
+        return status(status_code::internal, "the response does not decode as the method's result type");
       }
-      options.idempotency_key = self.m_options.idempotency_key;
-      options.response_metadata = self.m_call.response_metadata;  // the last attempt's is the call's
-      attempt one = std::apply(
-          [&](const Args&... a) {
-            return attempt(target, nullptr, self.m_method_name, options, self.m_method, nullptr, a...);
-          },
-          self.m_arguments);
-      one.m_borrowed_metadata = &self.m_options.metadata;
-      result<R> outcome = co_await one;
-      const status_code code = outcome.code();
-      const bool again = code != status_code::ok && n < policy.max_attempts &&
-                         (policy.retries(code) || (timed && code == status_code::deadline_exceeded));
-      if (!again) {
-        self.m_retried.emplace(std::move(outcome));
-        co_return;
-      }
-      const duration wait = policy.backoff.delay(n, detail::jitter_unit());
-      // A wait that would end past the deadline cannot lead to a useful
-      // attempt: end now, with what the last attempt said.
-      if (deadline && (clock::now() >= *deadline || *deadline - clock::now() <= wait)) {
-        self.m_retried.emplace(std::move(outcome));
-        co_return;
-      }
-      // A client over one connection that has ended cannot carry another
-      // attempt: end now too. (A reconnecting one may have a new connection
-      // by the time the wait is over.)
-      core = self.m_slot != nullptr ? nullptr : self.m_core;
-      if ((core != nullptr && !core->is_open()) || loop == nullptr) {
-        self.m_retried.emplace(std::move(outcome));
-        co_return;
-      }
-      // The wait ends early when the call is stopped or its one connection
-      // ends (the stop state is this wait's only allocation).
-      std::stop_source wake;
-      const auto forward = [&wake]() noexcept { wake.request_stop(); };
-      const std::stop_callback<decltype(forward)> on_stop(self.m_options.stop, forward);
-      detail::wake_on_close on_close(wake);
-      if (core != nullptr) core->track(on_close);
-      const bool waited = co_await loop->sleep_for(wait, wake.get_token());
-      if (core != nullptr) core->untrack(on_close);
-      if (!waited) {
-        if (self.m_options.stop.stop_requested()) {
-          self.m_retried.emplace(status(status_code::cancelled, "the call was cancelled between attempts"));
-        } else {
-          self.m_retried.emplace(std::move(outcome));  // the connection ended
-        }
-        co_return;
-      }
+      self.m_retried_value.emplace(std::move(value));
     }
+    (void)self;
+    return status{};
   }
 
   value_type retried_outcome() {
     m_driver.rethrow_failure();
     m_driver.reset();
-    result<R>& r = *m_retried;
-    if (!r.has_value()) return fail(r.error());
+    status& ended = m_retry->outcome;
+    if (!ended.ok()) return fail(std::move(ended));
     if constexpr (std::is_void_v<R>) {
       if constexpr (!Throws) return result<void>();
-    } else if constexpr (Throws) {
-      return std::move(*r);
     } else {
-      return std::move(r);
+      return std::move(*m_retried_value);
     }
   }
 
@@ -310,7 +406,7 @@ class [[nodiscard]] call_awaitable {
   // the reader's buffer, so the result is decoded here, before anything else
   // runs.
   value_type outcome() {
-    if (m_retried) return retried_outcome();
+    if (m_retry && m_retry->accept != nullptr) return retried_outcome();  // the attempts ran
     if (m_call.code != status_code::ok) return fail(status(m_call.code, std::move(m_call.message)));
     if constexpr (std::is_void_v<R>) {
       // A void method's response carries no payload; anything else is a
@@ -394,10 +490,10 @@ class [[nodiscard]] call_awaitable {
   call_options m_options;
   std::uint32_t m_method;
   std::tuple<Args...> m_arguments;
-  std::optional<retry_policy> m_retry;  // set only when the call may be retried
+  std::optional<detail::retry_plan> m_retry;  // set only when the call may be retried
   detail::retry_driver m_driver;
-  std::optional<result<R>> m_retried;
-  const metadata* m_borrowed_metadata = nullptr;  // an attempt's: its call's metadata
+  // A retried call's value, stored by accept_attempt (void: unused).
+  std::optional<std::conditional_t<std::is_void_v<R>, char, R>> m_retried_value;
   detail::pending_call m_call;
   detail::call_canceller m_canceller;
   std::optional<std::stop_callback<stop_handler>> m_stop_callback;
