@@ -1,6 +1,7 @@
 // Graceful drain: a server asked to stop gracefully sends goaway, refuses
 // what arrives afterwards with unavailable, and lets what runs finish.
 #include "rig.hpp"
+#include "support/gate.hpp"
 
 #include <duet/coro/async_event.hpp>
 #include <duet/coro/when_all.hpp>
@@ -25,28 +26,7 @@ namespace {
 
 inline constexpr duet::method<"drain.held", int(int)> held;
 
-// Handlers wait here until the test opens it.
-struct gate {
-  explicit gate(duet::event_loop& l) : loop(l) {}
-  duet::event_loop& loop;
-  bool opened = false;
-  std::vector<std::coroutine_handle<>> waiting;
-
-  void open() {
-    opened = true;
-    for (std::coroutine_handle<> h : waiting) loop.post(h);
-    waiting.clear();
-  }
-  auto operator co_await() {
-    struct awaiter {
-      gate& g;
-      bool await_ready() const noexcept { return g.opened; }
-      void await_suspend(std::coroutine_handle<> h) { g.waiting.push_back(h); }
-      void await_resume() const noexcept {}
-    };
-    return awaiter{*this};
-  }
-};
+using duet_test::gate;
 
 // Serves `held`: counts arrivals, sets `all_arrived` at the `expected`-th,
 // waits at the gate, then answers twice its argument.

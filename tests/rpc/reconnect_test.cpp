@@ -1,6 +1,7 @@
 // Reconnect: a client made with reconnect_options makes a new connection,
 // with backoff, when its connection is lost or its server sends goaway.
 #include "rig.hpp"
+#include "support/gate.hpp"
 
 #include <duet/coro/async_event.hpp>
 #include <duet/coro/when_all.hpp>
@@ -29,28 +30,7 @@ duet::reconnect_backoff quick_backoff() {
   return b;
 }
 
-// Handlers wait here until the test opens it.
-struct gate {
-  explicit gate(duet::event_loop& l) : loop(l) {}
-  duet::event_loop& loop;
-  bool opened = false;
-  std::vector<std::coroutine_handle<>> waiting;
-
-  void open() {
-    opened = true;
-    for (std::coroutine_handle<> h : waiting) loop.post(h);
-    waiting.clear();
-  }
-  auto operator co_await() {
-    struct awaiter {
-      gate& g;
-      bool await_ready() const noexcept { return g.opened; }
-      void await_suspend(std::coroutine_handle<> h) { g.waiting.push_back(h); }
-      void await_resume() const noexcept {}
-    };
-    return awaiter{*this};
-  }
-};
+using duet_test::gate;
 
 duet::task<void> drain_then_open(duet::event_loop& loop, duet::server& server, gate& g, duet::async_event& arrived) {
   co_await arrived;  // the held call reached its handler
