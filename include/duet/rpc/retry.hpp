@@ -1,14 +1,22 @@
 #pragma once
 
+#include <duet/bytes.hpp>
 #include <duet/coro/detail/frame_cache.hpp>
 #include <duet/loop/deadline.hpp>
+#include <duet/loop/event_loop.hpp>
+#include <duet/rpc/detail/exchange.hpp>
+#include <duet/session/detail/connection_slot.hpp>
 #include <duet/session/detail/session_core.hpp>
 #include <duet/session/retry_policy.hpp>
+#include <duet/status.hpp>
+#include <duet/wire/metadata.hpp>
 
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <optional>
 #include <stop_token>
+#include <string_view>
 #include <utility>
 
 namespace duet::inline v0::detail {
@@ -98,5 +106,133 @@ class retry_driver {
   explicit retry_driver(std::coroutine_handle<promise_type> coro) noexcept : m_coro(coro) {}
   std::coroutine_handle<promise_type> m_coro;
 };
+
+/// What the attempts of a retried call need from it, without its types, so
+/// that the retry loop is compiled once rather than once per signature.
+struct retry_plan {
+  retry_policy policy;
+  session_core* core = nullptr;           // a client over one connection's
+  const connection_slot* slot = nullptr;  // a reconnecting client's: read per attempt
+  std::uint32_t method = 0;
+  argument_encoder encode = nullptr;
+  const void* arguments = nullptr;
+  const metadata* request_metadata = nullptr;
+  std::string_view idempotency_key;
+  metadata* response_metadata = nullptr;
+  std::stop_token stop;
+  std::optional<time_point> deadline;  // the call's, over every attempt
+  // Decodes a successful attempt's payload into the typed call, as the
+  // attempt ends (the payload views the reader's buffer); ok, or why not.
+  status (*accept)(void* call, const_buffer payload) = nullptr;
+  void* call = nullptr;
+  status outcome;  // how the call ended; ok means `accept` stored its value
+};
+
+/// One attempt of a retried call: an exchange on `core` (null: no
+/// connection, so `unavailable`) that ends by `deadline` or the plan's stop
+/// token. Yields the ended call; its payload is valid until the awaiter
+/// next suspends.
+class retry_attempt {
+ public:
+  retry_attempt(session_core* core, const retry_plan& plan, std::optional<time_point> deadline) noexcept
+      : m_core(core), m_plan(plan), m_deadline(deadline) {}
+  retry_attempt(const retry_attempt&) = delete;
+  retry_attempt& operator=(const retry_attempt&) = delete;
+
+  bool await_ready() {
+    pending_call& call = m_exchange.call();
+    call.request_metadata = m_plan.request_metadata;
+    call.idempotency_key = m_plan.idempotency_key;
+    // The last attempt's response metadata is the call's.
+    if (m_plan.response_metadata != nullptr) m_plan.response_metadata->clear();
+    call.response_metadata = m_plan.response_metadata;
+    if (m_plan.stop.stop_requested()) return m_exchange.end_now(status_code::cancelled, "the call was cancelled");
+    if (m_core == nullptr) {
+      return m_exchange.end_now(status_code::unavailable,
+                                "the client has no connection right now (it is reconnecting)");
+    }
+    return m_core->start_call(call, m_deadline, m_plan.method, m_plan.encode, m_plan.arguments);
+  }
+  void await_suspend(std::coroutine_handle<> awaiting) { m_exchange.suspend(*m_core, awaiting, m_plan.stop); }
+  pending_call& await_resume() {
+    m_exchange.settle();
+    return m_exchange.call();
+  }
+
+ private:
+  session_core* m_core;
+  const retry_plan& m_plan;
+  std::optional<time_point> m_deadline;
+  exchange m_exchange;
+};
+
+/// Runs the attempts of `plan` until one succeeds, fails with a code the
+/// policy does not retry, or the attempts, the deadline or the stop token
+/// run out; leaves the outcome in `plan.outcome` (and a success's value in
+/// the call, through `plan.accept`).
+inline retry_driver run_attempts(retry_plan& plan) {
+  const retry_policy& policy = plan.policy;
+  const std::optional<time_point> deadline = plan.deadline;
+  // A reconnecting client's attempts each go to the connection current
+  // when they start; the loop is remembered from any of them.
+  const connection_slot* slot = plan.slot;
+  event_loop* loop = plan.core != nullptr ? &plan.core->loop() : nullptr;
+  for (std::uint32_t n = 1;; ++n) {
+    session_core* core = slot != nullptr ? slot->current : plan.core;
+    if (core != nullptr) loop = &core->loop();
+    std::optional<time_point> attempt_deadline = deadline;
+    bool timed = false;  // this attempt's deadline is its own timeout, not the call's
+    if (policy.attempt_timeout) {
+      const time_point own = deadline_after(*policy.attempt_timeout);
+      if (!deadline || own < *deadline) {
+        attempt_deadline = own;
+        timed = true;
+      }
+    }
+    status outcome;
+    {
+      retry_attempt one(core, plan, attempt_deadline);
+      pending_call& ended = co_await one;
+      outcome = ended.code == status_code::ok ? plan.accept(plan.call, ended.payload)
+                                              : status(ended.code, std::move(ended.message));
+    }
+    const status_code code = outcome.code();
+    const bool again = code != status_code::ok && n < policy.max_attempts &&
+                       (policy.retries(code) || (timed && code == status_code::deadline_exceeded));
+    if (!again) {
+      plan.outcome = std::move(outcome);
+      co_return;
+    }
+    const duration wait = policy.backoff.delay(n, jitter_unit());
+    // A wait that would end past the deadline cannot lead to a useful
+    // attempt: end now, with what the last attempt said.
+    if (deadline && (clock::now() >= *deadline || *deadline - clock::now() <= wait)) {
+      plan.outcome = std::move(outcome);
+      co_return;
+    }
+    // A client over one connection that has ended cannot carry another
+    // attempt: end now too. (A reconnecting one may have a new connection
+    // by the time the wait is over.)
+    core = slot != nullptr ? nullptr : plan.core;
+    if ((core != nullptr && !core->is_open()) || loop == nullptr) {
+      plan.outcome = std::move(outcome);
+      co_return;
+    }
+    // The wait ends early when the call is stopped or its one connection
+    // ends (the stop state is this wait's only allocation).
+    std::stop_source wake;
+    const auto forward = [&wake]() noexcept { wake.request_stop(); };
+    const std::stop_callback<decltype(forward)> on_stop(plan.stop, forward);
+    wake_on_close on_close(wake);
+    if (core != nullptr) core->track(on_close);
+    const bool waited = co_await loop->sleep_for(wait, wake.get_token());
+    if (core != nullptr) core->untrack(on_close);
+    if (!waited) {
+      plan.outcome = plan.stop.stop_requested() ? status(status_code::cancelled, "the call was cancelled between attempts")
+                                                : std::move(outcome);  // the connection ended
+      co_return;
+    }
+  }
+}
 
 }  // namespace duet::inline v0::detail
