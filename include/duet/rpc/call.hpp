@@ -33,8 +33,8 @@ void encode_argument_tuple(const void* arguments, byte_writer& out) {
   std::apply([&out](const Args&... a) { duet::encode(out, a...); }, *static_cast<const std::tuple<Args...>*>(arguments));
 }
 /// Decodes a successful exchange's payload into the typed call `call`
-/// (`call_awaitable::accept`); ok, or why not.
-using result_acceptor = status (*)(void* call, const_buffer payload);
+/// (`call_awaitable::accept`): null, or why it could not.
+using result_acceptor = const char* (*)(void* call, const_buffer payload);
 
 /// The part of a client call that does not depend on its types: the
 /// target, options, interceptors and retry plan, and the exchange itself.
@@ -109,32 +109,58 @@ class untyped_call {
     return std::noop_coroutine();
   }
 
-  /// `await_resume`: how the call ended. A success's payload has been
-  /// handed to `accept` (it views the reader's buffer, so it is decoded
-  /// here, before anything else runs); the interceptors' after hooks have
-  /// seen the outcome.
-  status resume(result_acceptor accept, void* typed_call) {
+  /// `await_resume`: true when the call succeeded and `accept` has taken
+  /// its payload (which views the reader's buffer, so it is decoded here,
+  /// before anything else runs); false when it failed: `failure()` says
+  /// how. The interceptors' after hooks have seen the outcome.
+  bool resume(result_acceptor accept, void* typed_call) {
     m_exchange.settle();
-    status outcome;
-    if (m_retry && m_retry->accept != nullptr) {  // the attempts ran and accepted any value
-      m_driver.rethrow_failure();
-      m_driver.reset();
-      outcome = std::move(m_retry->outcome);
-    } else {
-      pending_call& call = m_exchange.call();
-      outcome = call.code == status_code::ok ? accept(typed_call, call.payload)
-                                             : status(call.code, std::move(call.message));
+    pending_call& call = m_exchange.call();
+    if (m_hooks.ran == 0 && !retried() && call.code == status_code::ok) {
+      const char* why = accept(typed_call, call.payload);
+      if (why == nullptr) return true;
+      call.code = status_code::internal;
+      call.message = why;
+      return false;
     }
-    if (m_hooks.ran != 0) {
-      outgoing_call call = describe();
-      m_hooks.after(call, outcome, *m_exchange.call().response_metadata);
-    }
-    return outcome;
+    return resume_otherwise(accept, typed_call);
+  }
+
+  /// Why the call failed, once `resume` said it did; taken once.
+  [[nodiscard]] status failure() {
+    pending_call& call = m_exchange.call();
+    return status(call.code, std::move(call.message));
   }
 
  private:
   [[nodiscard]] outgoing_call describe() noexcept {
     return outgoing_call{m_method_name, m_method, m_options.metadata, m_options};
+  }
+
+  // Whether the attempts of a retried call ran (and so hold the outcome).
+  [[nodiscard]] bool retried() const noexcept { return m_retry && m_retry->accept != nullptr; }
+
+  // resume(), for a retried call, a failed one or one with interceptors:
+  // the outcome ends in the exchange's code and message either way.
+  bool resume_otherwise(result_acceptor accept, void* typed_call) {
+    pending_call& call = m_exchange.call();
+    if (retried()) {
+      m_driver.rethrow_failure();
+      m_driver.reset();
+      call.code = m_retry->outcome.code();
+      call.message = m_retry->outcome.message();
+    } else if (call.code == status_code::ok) {
+      if (const char* why = accept(typed_call, call.payload)) {
+        call.code = status_code::internal;
+        call.message = why;
+      }
+    }
+    if (m_hooks.ran != 0) {
+      outgoing_call described = describe();
+      const status outcome = call.code == status_code::ok ? status{} : status(call.code, call.message);
+      m_hooks.after(described, outcome, *call.response_metadata);
+    }
+    return call.code == status_code::ok;
   }
 
   // The interceptors' before hooks; true when one ended the call.
@@ -219,12 +245,11 @@ class [[nodiscard]] call_awaitable {
     return m_call.suspend(awaiting, &detail::encode_argument_tuple<Args...>, &m_arguments, &accept, this);
   }
   value_type await_resume() {
-    status outcome = m_call.resume(&accept, this);
-    if (!outcome.ok()) {
+    if (!m_call.resume(&accept, this)) {
       if constexpr (Throws) {
-        throw rpc_error(std::move(outcome));
+        throw rpc_error(m_call.failure());
       } else {
-        return value_type(std::move(outcome));
+        return value_type(m_call.failure());
       }
     }
     if constexpr (!std::is_void_v<R>) {
@@ -242,19 +267,19 @@ class [[nodiscard]] call_awaitable {
 
   // A successful exchange's payload, decoded into m_value (by the one
   // exchange, or by the attempt of a retried call that succeeded).
-  static status accept(void* call, const_buffer payload) {
+  static const char* accept(void* call, const_buffer payload) {
     if constexpr (std::is_void_v<R>) {
       (void)call;
       // A void method's response carries no payload; anything else is a
       // peer that disagrees about the signature.
-      if (!payload.empty()) return status(status_code::internal, "the response to a void method carried a payload");
+      if (!payload.empty()) return "the response to a void method carried a payload";
     } else {
       auto& self = *static_cast<call_awaitable*>(call);
       if (!duet::decode_all(payload, self.m_value.emplace())) {
-        return status(status_code::internal, "the response does not decode as the method's result type");
+        return "the response does not decode as the method's result type";
       }
     }
-    return status{};
+    return nullptr;
   }
 
   detail::untyped_call m_call;

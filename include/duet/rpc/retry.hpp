@@ -122,8 +122,9 @@ struct retry_plan {
   std::stop_token stop;
   std::optional<time_point> deadline;  // the call's, over every attempt
   // Decodes a successful attempt's payload into the typed call, as the
-  // attempt ends (the payload views the reader's buffer); ok, or why not.
-  status (*accept)(void* call, const_buffer payload) = nullptr;
+  // attempt ends (the payload views the reader's buffer); null, or why it
+  // could not (an `internal` failure).
+  const char* (*accept)(void* call, const_buffer payload) = nullptr;
   void* call = nullptr;
   status outcome;  // how the call ended; ok means `accept` stored its value
 };
@@ -193,8 +194,11 @@ inline retry_driver run_attempts(retry_plan& plan) {
     {
       retry_attempt one(core, plan, attempt_deadline);
       pending_call& ended = co_await one;
-      outcome = ended.code == status_code::ok ? plan.accept(plan.call, ended.payload)
-                                              : status(ended.code, std::move(ended.message));
+      if (ended.code != status_code::ok) {
+        outcome = status(ended.code, std::move(ended.message));
+      } else if (const char* why = plan.accept(plan.call, ended.payload)) {
+        outcome = status(status_code::internal, why);
+      }
     }
     const status_code code = outcome.code();
     const bool again = code != status_code::ok && n < policy.max_attempts &&
