@@ -131,7 +131,22 @@ struct flaky_server {
   duet::async_event ran;
 };
 
+constexpr duet::method<"retry.barrier", int(int)> barrier;  // not idempotent: never retried
+
+/// Returns once every answer the server queued on `client`'s connection
+/// before now has reached the client: one connection carries answers in
+/// order, and a plain handler answers as it reads, so the barrier call's
+/// answer comes after them. A retried call whose failed attempt has been
+/// answered is then waiting for its next attempt (the reader starts the
+/// wait as it hands over the failure).
+template <class Client>
+duet::task<void> after_earlier_answers(Client& client) {
+  const int echoed = co_await client.call(barrier, 7);
+  REQUIRE(echoed == 7);
+}
+
 void serve_flaky(duet::router& router, flaky_server& f) {
+  router.on(barrier, [](int x) { return x; });
   auto handler = [&f](int x) -> int {
     ++f.runs;
     f.ran.set();
@@ -294,8 +309,7 @@ TEST_CASE("a stop request while a retried call waits to try again ends it at onc
     };
     auto stopper = [&]() -> duet::task<void> {
       co_await f.ran;
-      // Long enough for the failure to reach the client, far below the 10 s wait.
-      (void)co_await r.loop.sleep_for(std::chrono::milliseconds(20));
+      co_await after_earlier_answers(client);  // the call now waits 10 s to try again
       source.request_stop();
     };
     co_await duet::when_all(call(), stopper());
@@ -328,7 +342,7 @@ TEST_CASE("closing the client while a retried call waits to try again ends the c
     };
     auto closer = [&]() -> duet::task<void> {
       co_await f.ran;
-      (void)co_await r.loop.sleep_for(std::chrono::milliseconds(20));  // the failure reaches the client
+      co_await after_earlier_answers(client);  // the call now waits 10 s to try again
       co_await client.close();
     };
     co_await duet::when_all(call(), closer());
