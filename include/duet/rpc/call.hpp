@@ -4,10 +4,10 @@
 #include <duet/coro/task.hpp>
 #include <duet/result.hpp>
 #include <duet/rpc/interceptor.hpp>
-#include <duet/rpc/detail/exchange.hpp>
-#include <duet/rpc/retry.hpp>
 #include <duet/session/call_options.hpp>
 #include <duet/session/detail/connection_slot.hpp>
+#include <duet/session/detail/exchange.hpp>
+#include <duet/session/detail/retry_loop.hpp>
 #include <duet/session/detail/session_core.hpp>
 #include <duet/status.hpp>
 
@@ -47,7 +47,7 @@ class untyped_call {
                const call_options& options, std::uint32_t method, const retry_policy* retry)
       : m_core(target.core), m_slot(target.slot), m_options(options), m_method(method), m_method_name(method_name) {
     m_hooks.list = interceptors;
-    if (retry != nullptr && retry->max_attempts > 1) m_retry.emplace().policy = *retry;
+    if (retry != nullptr && retry->max_attempts > 1) m_retry.emplace(*retry);
   }
   // Only before it is awaited: moving a call under way would move its slot
   // in the call table.
@@ -102,7 +102,7 @@ class untyped_call {
       plan.deadline = m_options.effective_deadline();
       plan.accept = accept;
       plan.call = typed_call;
-      m_driver = run_attempts(plan);
+      m_driver = plan.policy.attempts_runner(plan);
       return m_driver.start(awaiting);
     }
     m_exchange.suspend(*m_core, awaiting, m_options.stop);

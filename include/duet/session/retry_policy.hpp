@@ -11,6 +11,13 @@
 
 namespace duet::inline v0 {
 
+namespace detail {
+struct retry_plan;
+class retry_driver;
+// The retry loop (session/detail/retry_loop.hpp, included at the end).
+inline retry_driver run_attempts(retry_plan& plan);
+}  // namespace detail
+
 /// When and how a failed call is tried again (docs/call-semantics.md,
 /// Retries). A policy applies only to calls that are safe to repeat: calls of
 /// a method declared idempotent (`method<...>{.idempotent = true}`), and
@@ -57,6 +64,14 @@ struct retry_policy {
   [[nodiscard]] constexpr bool retries(status_code code) const noexcept {
     return code != status_code::ok && (retryable_codes & code_bit(code)) != 0;
   }
+
+  /// Not for users: what runs the attempts. Only a program that makes a
+  /// retry policy compiles the retry loop (a call without one never
+  /// reaches it).
+  detail::retry_driver (*attempts_runner)(detail::retry_plan&) = &detail::run_attempts;
 };
 
 }  // namespace duet::inline v0
+
+// The definition of detail::run_attempts, which a policy refers to.
+#include <duet/session/detail/retry_loop.hpp>

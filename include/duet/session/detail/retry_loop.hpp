@@ -4,8 +4,8 @@
 #include <duet/coro/detail/frame_cache.hpp>
 #include <duet/loop/deadline.hpp>
 #include <duet/loop/event_loop.hpp>
-#include <duet/rpc/detail/exchange.hpp>
 #include <duet/session/detail/connection_slot.hpp>
+#include <duet/session/detail/exchange.hpp>
 #include <duet/session/detail/session_core.hpp>
 #include <duet/session/retry_policy.hpp>
 #include <duet/status.hpp>
@@ -110,6 +110,8 @@ class retry_driver {
 /// What the attempts of a retried call need from it, without its types, so
 /// that the retry loop is compiled once rather than once per signature.
 struct retry_plan {
+  explicit retry_plan(const retry_policy& p) : policy(p) {}
+
   retry_policy policy;
   session_core* core = nullptr;           // a client over one connection's
   const connection_slot* slot = nullptr;  // a reconnecting client's: read per attempt
