@@ -723,6 +723,16 @@ class session_core {
     if (auto h = std::exchange(call.waiter, {})) h.resume();
   }
 
+  /// complete() for a success, which leaves the message alone: only an
+  /// end that is not ok sets one, and a call ends once.
+  void complete_ok(pending_call& call) {
+    if (call.armed()) m_loop.cancel_timer(call);
+    call.code = status_code::ok;
+    call.done = true;
+    if (!claim_resumption(call)) return;
+    if (auto h = std::exchange(call.waiter, {})) h.resume();
+  }
+
   static bool claim_resumption(pending_call& call) noexcept {
     return !call.cancellable || !call.resumption_claimed.exchange(true, std::memory_order_acq_rel);
   }
@@ -841,7 +851,7 @@ class session_core {
           read_response_metadata(frame, *call->response_metadata);
         }
         if (code == status_code::ok) {
-          complete(*call, code, {});
+          complete_ok(*call);
         } else {
           complete(*call, is_known(code) ? code : status_code::unknown,
                    std::string(reinterpret_cast<const char*>(frame.payload.data()),
