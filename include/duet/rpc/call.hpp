@@ -52,8 +52,8 @@ class untyped_call {
   // Only before it is awaited: moving a call under way would move its slot
   // in the call table.
   untyped_call(untyped_call&& other) noexcept
-      : m_core(other.m_core), m_slot(other.m_slot), m_options(other.m_options), m_method(other.m_method),
-        m_method_name(other.m_method_name), m_retry(other.m_retry) {
+      : m_core(other.m_core), m_slot(other.m_slot), m_options(std::move(other.m_options)), m_method(other.m_method),
+        m_method_name(other.m_method_name), m_retry(std::move(other.m_retry)) {
     m_hooks.list = other.m_hooks.list;
   }
   untyped_call(const untyped_call&) = delete;
