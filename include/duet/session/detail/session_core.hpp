@@ -670,13 +670,14 @@ class session_core {
 
   // Bytes the frame being built sends from where they are.
   [[nodiscard]] std::size_t frame_view_bytes() const noexcept {
+    if (m_out_view_bytes == 0 || m_out_views.back().at <= m_frame_start) return 0;  // the usual case
     std::size_t n = 0;
     for (auto v = m_out_views.rbegin(); v != m_out_views.rend() && v->at > m_frame_start; ++v) n += v->bytes.size();
     return n;
   }
 
   // Removes the frame being built from the output, with its views.
-  void drop_frame() noexcept {
+  [[gnu::noinline]] void drop_frame() noexcept {
     m_out.resize(m_frame_start);
     while (!m_out_views.empty() && m_out_views.back().at > m_frame_start) {
       m_out_view_bytes -= m_out_views.back().bytes.size();
@@ -700,7 +701,7 @@ class session_core {
     v.call = nullptr;
   }
 
-  void detach_views_of(pending_call& call) {
+  [[gnu::noinline]] void detach_views_of(pending_call& call) {
     for (output_view& v : m_out_views) {
       if (v.call == &call) detach(v, false);
     }
@@ -797,7 +798,6 @@ class session_core {
         m_borrowing_call = call;
         byte_writer writer(m_out, call != nullptr ? &m_borrower : nullptr);
         encode(arguments, writer);
-        m_borrowing_call = nullptr;
       }
     } catch (const std::exception& e) {
       failure = status(status_code::internal, std::string("encoding the ") + what + " threw: " + e.what());
