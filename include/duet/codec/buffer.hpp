@@ -73,6 +73,19 @@ constexpr T load_le(const std::byte* p) noexcept {
 /// The most bytes a LEB128 encoding of a 64-bit value takes.
 inline constexpr std::size_t max_varint_size = 10;
 
+/// Runs of at least this many bytes are worth sending from where they are
+/// (one more entry in a gather write) rather than copying them.
+inline constexpr std::size_t min_borrowed_bytes = 16 * 1024;
+
+/// What a `byte_writer` offers a long run of bytes (`write_bytes` of at
+/// least `min_borrowed_bytes`) before copying it: a session that can send
+/// them straight from their memory records them at the vector's current end
+/// and answers true; false, and the writer copies them. The session's
+/// output queue implements it.
+struct byte_borrower {
+  bool (*m_borrow)(byte_borrower& self, const_buffer bytes) = nullptr;
+};
+
 }  // namespace duet::inline v0::detail
 
 namespace duet::inline v0 {
@@ -91,11 +104,24 @@ class byte_writer {
   /// A writer appending to `out`, whose current contents are left alone.
   explicit byte_writer(byte_vector& out) noexcept : m_out(&out), m_start(out.size()) {}
 
+  /// A writer whose long byte runs may be borrowed by `borrower` (nullptr:
+  /// none) instead of copied into `out`; for the session's encoders.
+  byte_writer(byte_vector& out, detail::byte_borrower* borrower) noexcept
+      : m_out(&out), m_start(out.size()), m_borrower(borrower) {}
+
   /// Appends one byte.
   void write_byte(std::byte b) { append(&b, 1); }
 
-  /// Appends `bytes` unchanged (one copy, however long).
-  void write_bytes(const_buffer bytes) { append(bytes.data(), bytes.size()); }
+  /// Appends `bytes` unchanged (one copy, however long; a session may
+  /// instead send a long run from where it is).
+  void write_bytes(const_buffer bytes) {
+    if (m_borrower != nullptr && bytes.size() >= detail::min_borrowed_bytes &&
+        m_borrower->m_borrow(*m_borrower, bytes)) {
+      m_borrowed += bytes.size();
+      return;
+    }
+    append(bytes.data(), bytes.size());
+  }
 
   /// Appends `value`'s bit pattern in `sizeof(T)` little-endian bytes
   /// (floating point included, NaN payloads preserved; `bool` as 0 or 1).
@@ -121,7 +147,7 @@ class byte_writer {
   }
 
   /// The number of bytes this writer has appended (not the vector's size).
-  [[nodiscard]] std::size_t size() const noexcept { return m_out->size() - m_start; }
+  [[nodiscard]] std::size_t size() const noexcept { return m_out->size() - m_start + m_borrowed; }
 
  private:
   // One path for every write. resize + memcpy rather than insert: g++ 12
@@ -136,6 +162,8 @@ class byte_writer {
 
   byte_vector* m_out;
   std::size_t m_start;
+  detail::byte_borrower* m_borrower = nullptr;
+  std::size_t m_borrowed = 0;  // bytes the borrower took instead of the vector
 };
 
 /// A bounds-checked read cursor over bytes it does not own.

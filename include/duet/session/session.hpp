@@ -94,8 +94,6 @@ class session final : public detail::session_core, public std::enable_shared_fro
   // reads that leave most of it unused halve it again.
   static constexpr std::size_t read_size = 64 * 1024;
   static constexpr std::size_t max_read_size = 512 * 1024;
-  // The output buffers keep up to this much capacity between writes.
-  static constexpr std::size_t retained_output_capacity = 2 * 1024 * 1024;
 
   void close_transport() noexcept override { m_transport.close(); }
 
@@ -108,6 +106,14 @@ class session final : public detail::session_core, public std::enable_shared_fro
         // Frames read before the pause wait in the decoder: route them first.
         if (!s.route_frames()) break;
         continue;
+      }
+      if (s.sends_from_reader()) {
+        // Answers send bytes from the read buffer (an echo): let the writer,
+        // already queued on the loop, send them from there; what it could
+        // not send yet is copied before the buffer is reused.
+        co_await s.loop().schedule();
+        s.detach_reader_views();
+        if (!s.is_open()) break;
       }
       const mutable_buffer room = s.m_decoder.prepare(offer);
       const io_result r = co_await s.m_transport.read_some(room);
@@ -139,7 +145,6 @@ class session final : public detail::session_core, public std::enable_shared_fro
 
   static detail::spawned write_loop(std::shared_ptr<session> self) {
     session& s = *self;
-    byte_vector sending;
     for (;;) {
       if (!s.is_open()) break;
       if (s.m_out.empty()) {
@@ -151,17 +156,9 @@ class session final : public detail::session_core, public std::enable_shared_fro
         co_await writer_parked{s};
         continue;
       }
-      // Double buffering: new frames go into the emptied buffer while this
-      // batch is written, and both keep their capacity.
-      std::swap(sending, s.m_out);
-      s.output_taken();
-      const const_buffer batch(sending);
-      const io_result r = co_await s.m_transport.write(std::span<const const_buffer>(&batch, 1));
+      // Double buffering: new frames queue while this batch is written.
+      const io_result r = co_await s.m_transport.write(s.take_output());
       s.output_written();
-      sending.clear();
-      // One burst of large frames must not pin its memory for the rest of
-      // the connection's life: a buffer grown past the bound is given back.
-      if (sending.capacity() > retained_output_capacity) byte_vector().swap(sending);
       if (r.error) {
         s.shutdown(status_code::unavailable, "the connection failed: " + r.error.message());
         break;

@@ -92,6 +92,15 @@ public:
   /// Bytes received and not yet taken out as frames (a partial frame's bytes).
   [[nodiscard]] std::size_t buffered() const noexcept { return m_end - m_begin; }
 
+  /// Whether `bytes` lie inside the decoder's storage (a frame's view, or
+  /// part of one): such bytes change at the next `prepare()` or `append()`.
+  [[nodiscard]] bool holds(const_buffer bytes) const noexcept {
+    const auto first = reinterpret_cast<std::uintptr_t>(bytes.data());
+    const auto begin = reinterpret_cast<std::uintptr_t>(m_data.get());
+    return m_data != nullptr && first >= begin && first - begin <= m_capacity &&
+           bytes.size() <= m_capacity - (first - begin);
+  }
+
   /// The largest metadata + payload this decoder accepts.
   [[nodiscard]] std::uint32_t max_frame_size() const noexcept { return m_max_frame_size; }
 

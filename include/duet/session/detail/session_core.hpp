@@ -18,6 +18,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -63,6 +64,9 @@ struct pending_call : timer_node {
   const metadata* request_metadata = nullptr;  // sent with the request; null or empty: none
   metadata* response_metadata = nullptr;       // receives the response's metadata, when set
   std::string_view idempotency_key;            // sent as duet-idempotency-key when not empty
+  // Its request, queued or being written, sends long byte runs straight
+  // from the arguments: they must be copied if the call ends first.
+  bool sends_from_arguments = false;
 };
 
 /// A request being served by a coroutine handler, registered with its
@@ -298,7 +302,10 @@ class session_core {
     m_out.resize(m_frame_start + frame_header_size);
     m_frame_header = frame_header{frame_kind::response, 0, 0, id, 0, 0, 0};
     if (response_metadata != nullptr) write_metadata({}, response_metadata);  // writes nothing when empty
-    return byte_writer(m_out);
+    // A long run of the request's own bytes (an echo) is sent from the
+    // reader's buffer. Not while an idempotency cache waits for answers: it
+    // copies each answer out of the output buffer.
+    return byte_writer(m_out, m_captures == nullptr ? &m_borrower : nullptr);
   }
 
   /// Finishes the response begun by begin_response and queues it. A response
@@ -309,13 +316,13 @@ class session_core {
                             "the response is larger than the peer's maximum frame size"));
       return;
     }
-    count_response_bytes(m_out.size() - m_frame_start);
+    count_response_bytes(m_out.size() - m_frame_start + frame_view_bytes());
     if (m_captures != nullptr) deliver_capture(id, m_frame_start);
     wake_writer();
   }
 
   /// Drops a response begun by begin_response (its value failed to encode).
-  void abandon_response() { m_out.resize(m_frame_start); }
+  void abandon_response() { drop_frame(); }
 
   /// Queues a response that ends request `id` with a non-ok status; its
   /// payload is the message (truncated to fit the peer's limit), after the
@@ -473,17 +480,61 @@ class session_core {
     notify_if_idle();
   }
 
-  /// The writer took the output buffer: callers waiting for room may go on.
-  void output_taken() {
+  /// The writer takes everything queued, as one gather list: the output
+  /// buffer's bytes with the long runs sent from where they are in between.
+  /// New frames queue into the other buffer meanwhile (double buffering,
+  /// both keep their capacity); callers waiting for room may go on. The
+  /// list and what it views stay valid until `output_written()`.
+  [[nodiscard]] std::span<const const_buffer> take_output() {
+    std::swap(m_sending, m_out);
+    std::swap(m_sending_views, m_out_views);
+    m_out_view_bytes = 0;
+    m_gather.clear();
+    std::size_t from = 0;
+    for (output_view& v : m_sending_views) {
+      m_gather.push_back(const_buffer(m_sending).subspan(from, v.at - from));
+      v.gather_index = m_gather.size();
+      m_gather.push_back(v.bytes);
+      from = v.at;
+    }
+    m_gather.push_back(const_buffer(m_sending).subspan(from));
     m_writing_response_bytes = std::exchange(m_out_response_bytes, 0);
     admit_queued();
+    return m_gather;
   }
 
-  /// The writer's write of the buffer it took is over: a reader paused by
-  /// queued answers may go on.
+  /// The writer's write of what it took is over (done or failed): the
+  /// arguments and the reader's bytes it sent from are free again, and a
+  /// reader paused by queued answers may go on.
   void output_written() noexcept {
+    for (output_view& v : m_sending_views) {
+      if (v.call != nullptr) v.call->sends_from_arguments = false;
+      if (v.from_reader) --m_reader_views;
+    }
+    m_sending_views.clear();
+    m_gather.clear();
+    m_sending.clear();
+    // One burst of large frames must not pin its memory for the rest of
+    // the connection's life: a buffer grown past the bound is given back.
+    if (m_sending.capacity() > retained_output_capacity) byte_vector().swap(m_sending);
     m_writing_response_bytes = 0;
     if (m_reader && !reader_should_pause()) m_loop.post(std::exchange(m_reader, {}));
+  }
+
+  /// Whether frames queued or being written send bytes from the reader's
+  /// buffer, which must not be reused (`m_decoder.prepare`) before
+  /// `detach_reader_views()`.
+  [[nodiscard]] bool sends_from_reader() const noexcept { return m_reader_views != 0; }
+
+  /// Copies the reader's bytes that queued or unwritten frames still send
+  /// from, so that the reader may reuse its buffer.
+  void detach_reader_views() {
+    for (output_view& v : m_out_views) {
+      if (v.from_reader) detach(v, false);
+    }
+    for (output_view& v : m_sending_views) {
+      if (v.from_reader) detach(v, true);
+    }
   }
 
   /// Whether the writer, once the output is written, should end the session
@@ -583,9 +634,86 @@ class session_core {
     if (auto fn = std::exchange(m_on_unusable, nullptr)) fn(m_on_unusable_context);
   }
 
+  // ---- long byte runs sent from where they are (gather writes) -------------
+
+  // A run of bytes a queued frame sends from memory the session does not
+  // own: a request's arguments (until its call ends) or the reader's buffer
+  // (until the reader reads again). Whichever comes before the write copies
+  // them (`detach`).
+  struct output_view {
+    std::size_t at = 0;                 // offset in its output buffer the bytes follow
+    const_buffer bytes;
+    pending_call* call = nullptr;       // the call whose arguments they are, if any
+    bool from_reader = false;           // they lie in the reader's buffer
+    std::size_t gather_index = 0;       // while being written: their entry in m_gather
+    std::unique_ptr<std::byte[]> copy;  // once detached: the bytes, owned
+  };
+
+  struct output_borrower : byte_borrower {
+    session_core* self = nullptr;
+  };
+
+  // The byte_writer's offer of a long run: a request's arguments are
+  // always taken (the call keeps them alive), a response's bytes only when
+  // they lie in the reader's buffer (a handler's own memory may be gone or
+  // changed before the write).
+  static bool borrow(byte_borrower& borrower, const_buffer bytes) {
+    session_core& self = *static_cast<output_borrower&>(borrower).self;
+    const bool from_reader = self.m_decoder.holds(bytes);
+    if (self.m_borrowing_call == nullptr && !from_reader) return false;
+    self.m_out_views.push_back(output_view{self.m_out.size(), bytes, self.m_borrowing_call, from_reader, 0, {}});
+    self.m_out_view_bytes += bytes.size();
+    if (from_reader) ++self.m_reader_views;
+    if (self.m_borrowing_call != nullptr) self.m_borrowing_call->sends_from_arguments = true;
+    return true;
+  }
+
+  // Bytes the frame being built sends from where they are.
+  [[nodiscard]] std::size_t frame_view_bytes() const noexcept {
+    if (m_out_view_bytes == 0 || m_out_views.back().at <= m_frame_start) return 0;  // the usual case
+    std::size_t n = 0;
+    for (auto v = m_out_views.rbegin(); v != m_out_views.rend() && v->at > m_frame_start; ++v) n += v->bytes.size();
+    return n;
+  }
+
+  // Removes the frame being built from the output, with its views.
+  [[gnu::noinline]] void drop_frame() noexcept {
+    m_out.resize(m_frame_start);
+    while (!m_out_views.empty() && m_out_views.back().at > m_frame_start) {
+      m_out_view_bytes -= m_out_views.back().bytes.size();
+      if (m_out_views.back().from_reader) --m_reader_views;
+      m_out_views.pop_back();
+    }
+  }
+
+  // Copies the bytes of `v` (being written when `sending`) into storage of
+  // its own and points the frame, and the write under way, at the copy.
+  // Rare: a call that ended before its request was written, or a reader
+  // that reads again before the writer could send its bytes.
+  void detach(output_view& v, bool sending) {
+    if (v.copy != nullptr) return;
+    v.copy = std::make_unique_for_overwrite<std::byte[]>(v.bytes.size());
+    std::memcpy(v.copy.get(), v.bytes.data(), v.bytes.size());
+    v.bytes = const_buffer(v.copy.get(), v.bytes.size());
+    if (sending) m_gather[v.gather_index] = v.bytes;
+    if (v.from_reader) --m_reader_views;
+    v.from_reader = false;
+    v.call = nullptr;
+  }
+
+  [[gnu::noinline]] void detach_views_of(pending_call& call) {
+    for (output_view& v : m_out_views) {
+      if (v.call == &call) detach(v, false);
+    }
+    for (output_view& v : m_sending_views) {
+      if (v.call == &call) detach(v, true);
+    }
+    call.sends_from_arguments = false;
+  }
+
   [[nodiscard]] bool has_room() const noexcept {
     return !m_calls.full() && m_calls.size() < m_peer_max_in_flight &&
-           m_out.size() < m_options.max_queued_bytes;
+           m_out.size() + m_out_view_bytes < m_options.max_queued_bytes;
   }
 
   void insert(pending_call& call) noexcept {
@@ -654,7 +782,7 @@ class session_core {
   /// threw, the frame is larger than the peer accepts, the call's deadline
   /// has passed) nothing is left in the output buffer and the status says why.
   status encode_outgoing(const frame_header& header, argument_encoder encode, const void* arguments,
-                         const pending_call* call = nullptr) {
+                         pending_call* call = nullptr) {
     const char* what = header.kind == frame_kind::request ? "request" : "notification";
     m_frame_start = m_out.size();
     m_out.resize(m_frame_start + frame_header_size);
@@ -665,7 +793,10 @@ class session_core {
           call != nullptr && (call->armed() || !call->idempotency_key.empty() ||
                               (call->request_metadata != nullptr && !call->request_metadata->empty()));
       if (!has_metadata || write_request_metadata(*call, failure)) {
-        byte_writer writer(m_out);
+        // A request's long byte runs are sent from the arguments, which
+        // live until the call ends (and are copied if it ends unsent).
+        m_borrowing_call = call;
+        byte_writer writer(m_out, call != nullptr ? &m_borrower : nullptr);
         encode(arguments, writer);
       }
     } catch (const std::exception& e) {
@@ -678,7 +809,8 @@ class session_core {
       failure = status(status_code::resource_exhausted,
                        std::string("the ") + what + " is larger than the peer's maximum frame size");
     }
-    if (!failure.ok()) m_out.resize(m_frame_start);
+    m_borrowing_call = nullptr;
+    if (!failure.ok()) drop_frame();
     return failure;
   }
 
@@ -709,6 +841,8 @@ class session_core {
   /// Ends `call` (already out of the table) without resuming it.
   void finish(pending_call& call, status_code code, std::string why) {
     if (call.armed()) m_loop.cancel_timer(call);
+    // The caller may reuse or free its arguments once resumed.
+    if (call.sends_from_arguments) detach_views_of(call);
     call.code = code;
     call.message = std::move(why);
     call.done = true;
@@ -802,9 +936,9 @@ class session_core {
   }
 
   bool finish_frame() {
-    const std::size_t body = m_out.size() - m_frame_start - frame_header_size;
+    const std::size_t body = m_out.size() - m_frame_start - frame_header_size + frame_view_bytes();
     if (body > m_peer_max_frame_size) {
-      m_out.resize(m_frame_start);
+      drop_frame();
       return false;
     }
     m_frame_header.payload_length = static_cast<std::uint32_t>(body - m_frame_header.metadata_length);
@@ -962,6 +1096,16 @@ class session_core {
   pending_call* m_queue_tail = nullptr;
   std::size_t m_frame_start = 0;
   frame_header m_frame_header{};
+  // The output's long runs (see output_view), and what the writer is writing.
+  static constexpr std::size_t retained_output_capacity = 2 * 1024 * 1024;
+  std::vector<output_view> m_out_views;      // in m_out, by offset
+  std::size_t m_out_view_bytes = 0;          // their total size
+  byte_vector m_sending;                     // taken by the writer
+  std::vector<output_view> m_sending_views;  // in m_sending
+  std::vector<const_buffer> m_gather;        // the write under way
+  std::size_t m_reader_views = 0;            // views into the reader's buffer, queued or being written
+  pending_call* m_borrowing_call = nullptr;  // the call whose request is being encoded
+  output_borrower m_borrower{{&borrow}, this};
   std::uint32_t m_peer_max_frame_size = default_max_frame_size;
   std::uint32_t m_peer_max_in_flight = ~std::uint32_t{0};
   std::uint32_t m_handlers = 0;
