@@ -858,9 +858,13 @@ class session_core {
   }
 
   /// complete() for a success, which leaves the message alone: only an
-  /// end that is not ok sets one, and a call ends once.
+  /// end that is not ok sets one, and a call ends once. (Like finish(), it
+  /// is a place where a call ends.)
   void complete_ok(pending_call& call) {
     if (call.armed()) m_loop.cancel_timer(call);
+    // An answer can be read before the writer has seen its request's write
+    // end: the caller may free its arguments once resumed (as in finish).
+    if (call.sends_from_arguments) detach_views_of(call);
     call.code = status_code::ok;
     call.done = true;
     if (!claim_resumption(call)) return;
