@@ -35,6 +35,27 @@ struct idempotency_cache_options {
 
 namespace detail {
 
+/// A router's idempotency cache as the router sees it
+/// (`router::enable_idempotency_cache`, the only code that names the cache's
+/// type). Function pointers, not virtual functions: GCC devirtualises a
+/// call speculatively when a translation unit sees one implementation, and
+/// would so compile the whole cache into every program that has a router.
+struct answer_keeper {
+  /// Handles request `frame` (one that carries metadata) before it runs:
+  /// true when it has been answered (do not run it), false when it is to run.
+  bool (*handle)(answer_keeper& self, session_core& session, const frame_view& frame) = nullptr;
+  void (*destroy)(answer_keeper& self) noexcept = nullptr;
+  /// Repeats answered from kept answers so far.
+  std::uint64_t replayed = 0;
+  /// Answers kept now.
+  std::size_t kept = 0;
+
+  /// For std::unique_ptr.
+  struct deleter {
+    void operator()(answer_keeper* k) const noexcept { k->destroy(*k); }
+  };
+};
+
 /// The answers a router keeps for requests with an idempotency key
 /// (`duet-idempotency-key`), per method and key, shared by every connection
 /// the router serves. Loop thread only.
@@ -48,9 +69,12 @@ namespace detail {
 /// (`cancelled`, `deadline_exceeded`, `unavailable`, `resource_exhausted`)
 /// and requests whose connection ended before they were answered are not
 /// kept: a repeat runs again.
-class idempotency_cache {
+class idempotency_cache final : public answer_keeper {
  public:
-  explicit idempotency_cache(const idempotency_cache_options& options) : m_options(options) {}
+  explicit idempotency_cache(const idempotency_cache_options& options) : m_options(options) {
+    handle = &handle_request;
+    destroy = &destroy_cache;
+  }
   idempotency_cache(const idempotency_cache&) = delete;
   idempotency_cache& operator=(const idempotency_cache&) = delete;
   ~idempotency_cache() {
@@ -73,6 +97,13 @@ class idempotency_cache {
     return std::nullopt;
   }
 
+  static bool handle_request(answer_keeper& self, session_core& session, const frame_view& frame) {
+    const std::optional<std::string_view> key = key_of(frame.metadata);
+    return key && static_cast<idempotency_cache&>(self).answer_or_watch(session, frame.header.id,
+                                                                         frame.header.method, *key);
+  }
+  static void destroy_cache(answer_keeper& self) noexcept { delete &static_cast<idempotency_cache&>(self); }
+
   /// Handles a request with idempotency key `key` before it runs: answers
   /// a repeat (true: do not run it), or registers to keep the answer of a
   /// new one (false: run it).
@@ -82,7 +113,7 @@ class idempotency_cache {
     if (found != m_entries.end()) {
       const entry& e = found->second;
       if (e.done) {
-        ++m_replayed;
+        ++replayed;
         session.send_kept_answer(id, e.status, e.metadata, e.payload);
       } else {
         session.send_error(id, status(status_code::unavailable,
@@ -103,10 +134,6 @@ class idempotency_cache {
     return false;
   }
 
-  /// Repeats answered from kept answers so far.
-  [[nodiscard]] std::uint64_t replayed() const noexcept { return m_replayed; }
-  /// Answers kept now.
-  [[nodiscard]] std::size_t kept() const noexcept { return m_order.size(); }
   /// Bytes of the answers kept now.
   [[nodiscard]] std::size_t kept_bytes() const noexcept { return m_bytes; }
 
@@ -179,6 +206,7 @@ class idempotency_cache {
       m_bytes -= size_of(oldest);
       m_entries.erase(oldest);
     }
+    kept = m_order.size();
   }
 
   static std::size_t size_of(entries::iterator at) noexcept {
@@ -189,7 +217,6 @@ class idempotency_cache {
   entries m_entries;
   std::list<entries::iterator> m_order;  // answered entries, oldest first
   std::size_t m_bytes = 0;
-  std::uint64_t m_replayed = 0;
 };
 
 }  // namespace detail

@@ -390,15 +390,15 @@ class router final : public detail::request_dispatcher {
   /// every connection. Requests without a key pay nothing. Call it before
   /// serving; calling it again starts an empty cache.
   router& enable_idempotency_cache(idempotency_cache_options options = {}) {
-    m_answers = std::make_unique<detail::idempotency_cache>(options);
+    m_answers.reset(new detail::idempotency_cache(options));
     return *this;
   }
 
   /// Requests answered from the idempotency cache instead of running.
-  [[nodiscard]] std::uint64_t replayed_answers() const noexcept { return m_answers ? m_answers->replayed() : 0; }
+  [[nodiscard]] std::uint64_t replayed_answers() const noexcept { return m_answers ? m_answers->replayed : 0; }
 
   /// Answers the idempotency cache holds now.
-  [[nodiscard]] std::size_t kept_answers() const noexcept { return m_answers ? m_answers->kept() : 0; }
+  [[nodiscard]] std::size_t kept_answers() const noexcept { return m_answers ? m_answers->kept : 0; }
 
  private:
   struct entry {
@@ -428,10 +428,9 @@ class router final : public detail::request_dispatcher {
   void dispatch(detail::session_core& session, const frame_view& frame) override {
     if (detail::handler_base* handler = find(frame.header.method)) {
       // Only a request that carries metadata can carry a key.
-      if (m_answers && frame.header.kind == frame_kind::request && !frame.metadata.empty()) {
-        if (const auto key = detail::idempotency_cache::key_of(frame.metadata)) {
-          if (m_answers->answer_or_watch(session, frame.header.id, frame.header.method, *key)) return;
-        }
+      if (m_answers && frame.header.kind == frame_kind::request && !frame.metadata.empty() &&
+          m_answers->handle(*m_answers, session, frame)) {
+        return;
       }
       handler->handle(session, frame);
     } else if (frame.header.kind == frame_kind::request) {
@@ -445,7 +444,9 @@ class router final : public detail::request_dispatcher {
   std::vector<entry> m_entries;  // sorted by id: lookups are a binary search
   detail::server_interceptor_list m_interceptors;
   std::uint64_t m_dropped_notifications = 0;
-  std::unique_ptr<detail::idempotency_cache> m_answers;  // null until enable_idempotency_cache
+  // Null until enable_idempotency_cache, the only place that makes the
+  // cache: a router that never enables one compiles none of its code.
+  std::unique_ptr<detail::answer_keeper, detail::answer_keeper::deleter> m_answers;
 };
 
 }  // namespace duet::inline v0
