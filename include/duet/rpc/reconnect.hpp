@@ -62,6 +62,34 @@ template <class Stream>
 
 namespace detail {
 
+/// What a client reaches of its reconnector: the connection slot and the
+/// latest session, read directly, and three operations through function
+/// pointers that only the reconnector's constructor names. So a client made
+/// over one stream compiles none of the reconnector (function pointers, not
+/// virtual functions: GCC devirtualises a call speculatively when it sees
+/// one implementation, which would compile it in anyway).
+template <transport Transport>
+struct reconnect_state {
+  connection_slot m_slot;
+  std::shared_ptr<session<Transport>> m_session;  // the latest connection
+  std::uint64_t m_connections = 0;
+  /// Stops reconnecting and closes every connection. Idempotent.
+  void (*close_fn)(reconnect_state&) = nullptr;
+  /// Closes, and completes once every connection has ended.
+  task<void> (*close_and_wait_fn)(reconnect_state&) = nullptr;
+  /// Completes with true once a connection is current, false after `timeout` or a close.
+  task<bool> (*wait_connected_fn)(reconnect_state&, duration timeout) = nullptr;
+
+  [[nodiscard]] const connection_slot& slot() const noexcept { return m_slot; }
+  /// The session calls go to now, or nullptr.
+  [[nodiscard]] session<Transport>* current() const noexcept {
+    return m_slot.current != nullptr ? m_session.get() : nullptr;
+  }
+  /// The most recent session, current or not (nullptr before the first).
+  [[nodiscard]] session<Transport>* latest() const noexcept { return m_session.get(); }
+  [[nodiscard]] std::uint64_t connections_made() const noexcept { return m_connections; }
+};
+
 /// A reconnecting client's connections: a supervisor coroutine connects,
 /// publishes the session in `slot()` for calls to find, waits until the
 /// session stops admitting calls (lost, or goaway), and connects again,
@@ -69,29 +97,31 @@ namespace detail {
 /// supervisor, so that a client destroyed mid-attempt leaves nothing
 /// dangling. Loop thread only.
 template <transport Transport>
-class reconnector : public std::enable_shared_from_this<reconnector<Transport>> {
+class reconnector final : public reconnect_state<Transport>, public std::enable_shared_from_this<reconnector<Transport>> {
+  using state = reconnect_state<Transport>;
+  using state::m_connections;
+  using state::m_session;
+  using state::m_slot;
+
  public:
   reconnector(event_loop& loop, reconnect_options<Transport> options, const session_options& session)
       : m_loop(loop), m_options(std::move(options)), m_session_options(session),
         m_random(reinterpret_cast<std::uintptr_t>(this) ^
-                 static_cast<std::uint64_t>(clock::now().time_since_epoch().count()) ^ 0x9e3779b97f4a7c15ull) {}
+                 static_cast<std::uint64_t>(clock::now().time_since_epoch().count()) ^ 0x9e3779b97f4a7c15ull) {
+    this->close_fn = [](state& s) { static_cast<reconnector&>(s).close(); };
+    this->close_and_wait_fn = [](state& s) { return static_cast<reconnector&>(s).close_and_wait(); };
+    this->wait_connected_fn = [](state& s, duration timeout) {
+      return static_cast<reconnector&>(s).wait_connected(timeout);
+    };
+  }
   reconnector(const reconnector&) = delete;
   reconnector& operator=(const reconnector&) = delete;
 
   void start() { supervise(this->shared_from_this()); }
   [[nodiscard]] bool has_connect() const noexcept { return static_cast<bool>(m_options.connect); }
 
-  [[nodiscard]] const connection_slot& slot() const noexcept { return m_slot; }
+  using state::current;
 
-  /// The session calls go to now, or nullptr.
-  [[nodiscard]] session<Transport>* current() const noexcept {
-    return m_slot.current != nullptr ? m_session.get() : nullptr;
-  }
-
-  /// The most recent session, current or not (nullptr before the first).
-  [[nodiscard]] session<Transport>* latest() const noexcept { return m_session.get(); }
-
-  [[nodiscard]] std::uint64_t connections_made() const noexcept { return m_connections; }
   [[nodiscard]] std::error_code last_connect_error() const noexcept { return m_last_error; }
 
   /// Completes once a connection is current (true), or when `timeout`
@@ -224,15 +254,12 @@ class reconnector : public std::enable_shared_from_this<reconnector<Transport>> 
   event_loop& m_loop;
   reconnect_options<Transport> m_options;
   session_options m_session_options;
-  connection_slot m_slot;
-  std::shared_ptr<session<Transport>> m_session;               // the latest connection
   std::vector<std::shared_ptr<session<Transport>>> m_retired;  // earlier ones, maybe still finishing calls
   std::vector<std::stop_source*> m_connect_waiters;
   std::stop_source m_stop;
   std::coroutine_handle<> m_supervisor;    // waiting until the session is unusable
   std::coroutine_handle<> m_close_waiter;  // close_and_wait, waiting for the supervisor
   std::error_code m_last_error;
-  std::uint64_t m_connections = 0;
   std::uint64_t m_random;
   bool m_unusable = false;
   bool m_went_away = false;  // the session became unusable through a goaway
