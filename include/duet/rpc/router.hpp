@@ -34,6 +34,32 @@ struct is_result : std::false_type {};
 template <class T>
 struct is_result<result<T>> : std::true_type {};
 
+/// A router's interceptors as its handlers see them. The hooks run through
+/// function pointers that only `router::add_interceptor` sets, so a router
+/// without interceptors compiles none of their code.
+struct server_interceptors {
+  server_interceptor_list list;
+  status (*before)(interception<server_interceptor_list>& pass, call_context& context) = nullptr;
+  void (*after)(interception<server_interceptor_list>& pass, call_context& context,
+                const status& outcome) noexcept = nullptr;
+};
+
+/// One request's pass through its router's interceptors.
+struct server_hooks : interception<server_interceptor_list> {
+  explicit server_hooks(const server_interceptors* set) noexcept : m_set(set) {
+    if (set != nullptr) list = &set->list;
+  }
+  /// As interception::before; only when `installed()`.
+  [[nodiscard]] status before(call_context& context) { return m_set->before(*this, context); }
+  /// As interception::after.
+  void after(call_context& context, const status& outcome) noexcept {
+    if (ran != 0) m_set->after(*this, context, outcome);
+  }
+
+ private:
+  const server_interceptors* m_set;
+};
+
 class handler_base {
  public:
   virtual ~handler_base() = default;
@@ -41,14 +67,14 @@ class handler_base {
   virtual void handle(session_core& session, const frame_view& frame) = 0;
 
   /// The router's interceptors (set by the router; the router outlives it).
-  const server_interceptor_list* interceptors = nullptr;
+  const server_interceptors* interceptors = nullptr;
 };
 
 /// Ends a request before its handler runs: the interceptors whose `before`
 /// ran see `why`, and a request (not a notification) is answered with it and
 /// the response metadata added so far.
 [[gnu::noinline]] inline void end_early(session_core& session, call_context& context, const frame_header& header,
-                                        interception<server_interceptor_list>& hooks, const status& why) {
+                                        server_hooks& hooks, const status& why) {
   hooks.after(context, why);
   if (header.kind == frame_kind::request) {
     session.send_error(header.id, why, call_context_access::response_metadata(context));
@@ -60,7 +86,7 @@ class handler_base {
 /// `before` hooks. False when the request was ended there (`end_early`).
 /// Out of line: requests with neither never come here.
 [[gnu::noinline]] inline bool admit_request(session_core& session, call_context& context, const frame_view& frame,
-                                            interception<server_interceptor_list>& hooks) {
+                                            server_hooks& hooks) {
   std::optional<status> early;
   if (!frame.metadata.empty()) early = call_context_access::read_request_metadata(context, frame.metadata);
   if (!early && hooks.installed()) {
@@ -74,7 +100,7 @@ class handler_base {
 /// Ends a request whose arguments do not decode.
 [[gnu::noinline]] inline void refuse_undecodable(session_core& session, call_context& context,
                                                  const frame_header& header,
-                                                 interception<server_interceptor_list>& hooks) {
+                                                 server_hooks& hooks) {
   end_early(session, context, header, hooks,
             status(status_code::invalid_argument, "the request's payload does not decode as the arguments of " +
                                                       std::string(context.method_name())));
@@ -182,7 +208,7 @@ class typed_handler final : public handler_base {
       const bool wants_answer = frame.header.kind == frame_kind::request;
       const std::uint32_t id = frame.header.id;
       call_context context(session.loop(), m_name, m_id, wants_answer);
-      interception<server_interceptor_list> hooks{interceptors};
+      server_hooks hooks{interceptors};
       arguments args;
       if (!prepare(session, context, frame, args, hooks)) return;
       try {
@@ -248,7 +274,7 @@ class typed_handler final : public handler_base {
   // A request without metadata, on a router without interceptors, only
   // decodes its arguments.
   bool prepare(session_core& session, call_context& context, const frame_view& frame, arguments& args,
-               interception<server_interceptor_list>& hooks) {
+               server_hooks& hooks) {
     if ((!frame.metadata.empty() || hooks.installed()) && !admit_request(session, context, frame, hooks)) return false;
     const bool decoded = std::apply([&](Args&... a) { return duet::decode_all(frame.payload, a...); }, args);
     if (!decoded) {
@@ -273,7 +299,7 @@ class typed_handler final : public handler_base {
     // Fires the context's stop token at the request's deadline; made only
     // for a request that has one.
     std::optional<deadline_watch> watch;
-    interception<server_interceptor_list> hooks{interceptors};
+    server_hooks hooks{interceptors};
     arguments args;
     std::optional<status> failure;
     try {
@@ -371,7 +397,12 @@ class router final : public detail::request_dispatcher {
   /// serving. Throws std::invalid_argument for a null pointer.
   router& add_interceptor(std::shared_ptr<server_interceptor> interceptor) {
     if (!interceptor) throw std::invalid_argument("duet::router::add_interceptor: null interceptor");
-    m_interceptors.push_back(std::move(interceptor));
+    m_interceptors.list.push_back(std::move(interceptor));
+    m_interceptors.before = [](detail::interception<detail::server_interceptor_list>& pass, call_context& context) {
+      return pass.before(context);
+    };
+    m_interceptors.after = [](detail::interception<detail::server_interceptor_list>& pass, call_context& context,
+                              const status& outcome) noexcept { pass.after(context, outcome); };
     return *this;
   }
 
@@ -442,7 +473,7 @@ class router final : public detail::request_dispatcher {
   }
 
   std::vector<entry> m_entries;  // sorted by id: lookups are a binary search
-  detail::server_interceptor_list m_interceptors;
+  detail::server_interceptors m_interceptors;
   std::uint64_t m_dropped_notifications = 0;
   // Null until enable_idempotency_cache, the only place that makes the
   // cache: a router that never enables one compiles none of its code.
