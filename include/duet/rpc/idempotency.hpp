@@ -10,15 +10,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <functional>
-#include <iterator>
-#include <list>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace duet::inline v0 {
 
@@ -78,11 +75,16 @@ class idempotency_cache final : public answer_keeper {
   idempotency_cache(const idempotency_cache&) = delete;
   idempotency_cache& operator=(const idempotency_cache&) = delete;
   ~idempotency_cache() {
-    // Captures still registered with live sessions point here: a router
-    // destroyed while serving is already a bug (see router), but do not
-    // let them write into freed memory.
-    for (auto& [key, e] : m_entries) {
-      if (e.watcher != nullptr) e.watcher->cache = nullptr;
+    for (entry* head : m_buckets) {
+      for (entry* e = head; e != nullptr;) {
+        entry* next = e->bucket_next;
+        // Captures still registered with live sessions point here: a router
+        // destroyed while serving is already a bug (see router), but do not
+        // let them write into freed memory.
+        if (e->watcher != nullptr) e->watcher->cache = nullptr;
+        delete e;
+        e = next;
+      }
     }
   }
 
@@ -109,27 +111,29 @@ class idempotency_cache final : public answer_keeper {
   /// new one (false: run it).
   bool answer_or_watch(session_core& session, std::uint32_t id, std::uint32_t method, std::string_view key) {
     std::string name = entry_name(method, key);
-    auto found = m_entries.find(name);
-    if (found != m_entries.end()) {
-      const entry& e = found->second;
-      if (e.done) {
+    const std::size_t hash = std::hash<std::string_view>{}(name);
+    if (const entry* e = find(name, hash)) {
+      if (e->done) {
         ++replayed;
-        session.send_kept_answer(id, e.status, e.metadata, e.payload);
+        session.send_kept_answer(id, e->status, e->metadata, e->payload);
       } else {
         session.send_error(id, status(status_code::unavailable,
                                       "a request with this idempotency key is still running; try again later"));
       }
       return true;
     }
-    auto [at, inserted] = m_entries.emplace(std::move(name), entry{});
-    (void)inserted;
+    auto made = std::make_unique<entry>();
+    made->name = std::move(name);
+    made->hash = hash;
     auto c = std::make_unique<capture>();
     c->cache = this;
     c->id = id;
     c->on_answer = &capture::answered;
     c->on_abandon = &capture::abandoned;
-    c->where = at;
-    at->second.watcher = c.get();
+    c->where = made.get();
+    made->watcher = c.get();
+    insert(*made);  // may throw before it links anything
+    (void)made.release();
     session.capture_answer(*c.release());  // frees itself when called back
     return false;
   }
@@ -139,33 +143,37 @@ class idempotency_cache final : public answer_keeper {
 
  private:
   struct entry;
-  // A map, not an unordered one: iterators must survive insertions.
-  using entries = std::map<std::string, entry, std::less<>>;
 
   struct capture : answer_capture {
     idempotency_cache* cache = nullptr;
-    entries::iterator where;
+    entry* where = nullptr;
 
     static void answered(answer_capture& base, std::uint16_t code, const_buffer metadata,
                          const_buffer payload) noexcept {
       auto* self = static_cast<capture*>(&base);
-      if (self->cache != nullptr) self->cache->keep(self->where, code, metadata, payload);
+      if (self->cache != nullptr) self->cache->keep(*self->where, code, metadata, payload);
       delete self;
     }
     static void abandoned(answer_capture& base) noexcept {
       auto* self = static_cast<capture*>(&base);
-      if (self->cache != nullptr) self->cache->m_entries.erase(self->where);
+      if (self->cache != nullptr) self->cache->erase(*self->where);
       delete self;
     }
   };
 
+  // One key's entry, on the heap at a stable address (captures point at
+  // it), in a hash bucket's chain and, once answered, in the age list.
   struct entry {
+    std::string name;  // the method id's 4 bytes, then the key
+    std::size_t hash = 0;
+    entry* bucket_next = nullptr;
+    entry* older = nullptr;  // age list, once done
+    entry* newer = nullptr;
     bool done = false;
     std::uint16_t status = 0;
     byte_vector metadata;
     byte_vector payload;
-    capture* watcher = nullptr;                    // while running
-    std::list<entries::iterator>::iterator order;  // once done
+    capture* watcher = nullptr;  // while running
   };
 
   static std::string entry_name(std::uint32_t method, std::string_view key) {
@@ -181,41 +189,83 @@ class idempotency_cache final : public answer_keeper {
            c != status_code::resource_exhausted;
   }
 
-  void keep(entries::iterator at, std::uint16_t code, const_buffer metadata, const_buffer payload) noexcept {
-    entry& e = at->second;
+  [[nodiscard]] entry* find(std::string_view name, std::size_t hash) const noexcept {
+    if (m_buckets.empty()) return nullptr;
+    for (entry* e = m_buckets[hash & (m_buckets.size() - 1)]; e != nullptr; e = e->bucket_next) {
+      if (e->hash == hash && e->name == name) return e;
+    }
+    return nullptr;
+  }
+
+  // Takes ownership of `e` unless it throws (growing the table, before
+  // anything is linked). The table doubles when it holds as many entries
+  // as buckets, so chains stay short.
+  void insert(entry& e) {
+    if (m_count >= m_buckets.size()) {
+      std::vector<entry*> grown(m_buckets.empty() ? 16 : 2 * m_buckets.size(), nullptr);
+      for (entry* head : m_buckets) {
+        for (entry* x = head; x != nullptr;) {
+          entry* next = x->bucket_next;
+          entry*& slot = grown[x->hash & (grown.size() - 1)];
+          x->bucket_next = slot;
+          slot = x;
+          x = next;
+        }
+      }
+      m_buckets.swap(grown);
+    }
+    entry*& slot = m_buckets[e.hash & (m_buckets.size() - 1)];
+    e.bucket_next = slot;
+    slot = &e;
+    ++m_count;
+  }
+
+  // Unlinks `e` from its bucket and the age list, and frees it.
+  void erase(entry& e) noexcept {
+    entry** link = &m_buckets[e.hash & (m_buckets.size() - 1)];
+    while (*link != &e) link = &(*link)->bucket_next;
+    *link = e.bucket_next;
+    --m_count;
+    if (e.done) {
+      (e.older != nullptr ? e.older->newer : m_oldest) = e.newer;
+      (e.newer != nullptr ? e.newer->older : m_newest) = e.older;
+      --kept;
+      m_bytes -= size_of(e);
+    }
+    delete &e;
+  }
+
+  void keep(entry& e, std::uint16_t code, const_buffer metadata, const_buffer payload) noexcept {
     e.watcher = nullptr;
     if (!worth_keeping(code)) {
-      m_entries.erase(at);
+      erase(e);
       return;
     }
     try {
       e.metadata.assign(metadata.begin(), metadata.end());
       e.payload.assign(payload.begin(), payload.end());
-      m_order.push_back(at);
     } catch (...) {
-      m_entries.erase(at);  // out of memory: forget it rather than keep half
+      erase(e);  // out of memory: forget it rather than keep half
       return;
     }
     e.status = code;
     e.done = true;
-    e.order = std::prev(m_order.end());
-    m_bytes += size_of(at);
-    while (!m_order.empty() && (m_order.size() > m_options.max_entries || m_bytes > m_options.max_bytes)) {
-      const entries::iterator oldest = m_order.front();
-      m_order.pop_front();
-      m_bytes -= size_of(oldest);
-      m_entries.erase(oldest);
-    }
-    kept = m_order.size();
+    e.older = m_newest;
+    e.newer = nullptr;
+    (m_newest != nullptr ? m_newest->newer : m_oldest) = &e;
+    m_newest = &e;
+    ++kept;
+    m_bytes += size_of(e);
+    while (m_oldest != nullptr && (kept > m_options.max_entries || m_bytes > m_options.max_bytes)) erase(*m_oldest);
   }
 
-  static std::size_t size_of(entries::iterator at) noexcept {
-    return at->first.size() + at->second.metadata.size() + at->second.payload.size();
-  }
+  static std::size_t size_of(const entry& e) noexcept { return e.name.size() + e.metadata.size() + e.payload.size(); }
 
   idempotency_cache_options m_options;
-  entries m_entries;
-  std::list<entries::iterator> m_order;  // answered entries, oldest first
+  std::vector<entry*> m_buckets;  // chains; a power of two of them, or none yet
+  std::size_t m_count = 0;        // entries, running or done
+  entry* m_oldest = nullptr;      // the age list of answered entries
+  entry* m_newest = nullptr;
   std::size_t m_bytes = 0;
 };
 

@@ -14,12 +14,13 @@
 #include <algorithm>
 #include <chrono>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
-#include <functional>  // std::function: the connect callable
 #include <memory>
 #include <optional>
 #include <stop_token>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -28,6 +29,71 @@ namespace duet::inline v0 {
 /// How long a reconnecting client waits between connection attempts
 /// (`backoff_policy`: 100 ms doubling up to 10 s, 20 % jitter by default).
 using reconnect_backoff = backoff_policy;
+
+/// A copyable callable that makes one connection, as
+/// `std::function<task<connect_result<Transport>>()>` would hold it (empty,
+/// or any copyable callable returning that task), without including
+/// <functional> into every client user.
+template <transport Transport>
+class connect_function {
+ public:
+  using result_type = task<connect_result<Transport>>;
+
+  connect_function() noexcept = default;
+  connect_function(std::nullptr_t) noexcept {}  // NOLINT: implicit, as std::function's
+
+  /// Holds a copy of `f`. A null function pointer makes an empty one.
+  template <class F>
+    requires(!std::is_same_v<std::remove_cvref_t<F>, connect_function> &&
+             std::is_copy_constructible_v<std::decay_t<F>> && std::is_invocable_r_v<result_type, std::decay_t<F>&>)
+  connect_function(F&& f) {  // NOLINT: implicit, as std::function's
+    using held = std::decay_t<F>;
+    if constexpr (std::is_pointer_v<held>) {
+      if (f == nullptr) return;
+    }
+    m_target = new held(std::forward<F>(f));
+    m_call = [](void* target) -> result_type { return (*static_cast<held*>(target))(); };
+    m_copy = [](const void* target) -> void* { return new held(*static_cast<const held*>(target)); };
+    m_destroy = [](void* target) noexcept { delete static_cast<held*>(target); };
+  }
+
+  connect_function(const connect_function& other)
+      : m_target(other.m_target != nullptr ? other.m_copy(other.m_target) : nullptr),
+        m_call(other.m_call),
+        m_copy(other.m_copy),
+        m_destroy(other.m_destroy) {}
+  connect_function(connect_function&& other) noexcept
+      : m_target(std::exchange(other.m_target, nullptr)),
+        m_call(other.m_call),
+        m_copy(other.m_copy),
+        m_destroy(other.m_destroy) {}
+  connect_function& operator=(connect_function other) noexcept {
+    swap(other);
+    return *this;
+  }
+  ~connect_function() {
+    if (m_target != nullptr) m_destroy(m_target);
+  }
+
+  void swap(connect_function& other) noexcept {
+    std::swap(m_target, other.m_target);
+    std::swap(m_call, other.m_call);
+    std::swap(m_copy, other.m_copy);
+    std::swap(m_destroy, other.m_destroy);
+  }
+
+  [[nodiscard]] explicit operator bool() const noexcept { return m_target != nullptr; }
+
+  /// Calls the held callable. Precondition: not empty (a reconnecting
+  /// client refuses empty ones).
+  result_type operator()() const { return m_call(m_target); }
+
+ private:
+  void* m_target = nullptr;
+  result_type (*m_call)(void*) = nullptr;
+  void* (*m_copy)(const void*) = nullptr;
+  void (*m_destroy)(void*) noexcept = nullptr;
+};
 
 /// Makes a client reconnect: how to make a connection, and how long to
 /// wait between attempts.
@@ -41,7 +107,7 @@ struct reconnect_options {
   /// Called on the loop thread, at start and again after every failure,
   /// lost connection or goaway. It should give up after a while (a connect
   /// timeout): closing the client waits for an attempt under way.
-  std::function<task<connect_result<Transport>>()> connect;
+  connect_function<Transport> connect;
   reconnect_backoff backoff{};
 };
 
@@ -55,7 +121,7 @@ task<connect_result<Stream>> connect_once(event_loop& loop, endpoint where, std:
 /// A `reconnect_options::connect` for socket streams (`tcp_stream`,
 /// `unix_stream`): each attempt connects to `where` within `timeout`.
 template <class Stream>
-[[nodiscard]] std::function<task<connect_result<Stream>>()> connect_to(
+[[nodiscard]] connect_function<Stream> connect_to(
     event_loop& loop, endpoint where, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
   return [&loop, where = std::move(where), timeout] { return detail::connect_once<Stream>(loop, where, timeout); };
 }

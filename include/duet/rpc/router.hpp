@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <exception>
-#include <functional>  // std::invoke
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -234,13 +233,25 @@ class typed_handler final : public handler_base {
     return std::apply(
         [&](Args&... a) -> decltype(auto) {
           if constexpr (shape::takes_context) {
-            return std::invoke(m_handler, context, std::move(a)...);
+            return call(m_handler, context, std::move(a)...);
           } else {
             (void)context;
-            return std::invoke(m_handler, std::move(a)...);
+            return call(m_handler, std::move(a)...);
           }
         },
         args);
+  }
+
+  // As std::invoke, without including <functional> into every router user:
+  // a pointer to member goes through std::apply (<tuple>), which invokes the
+  // same way; anything else is called directly.
+  template <class... A>
+  static decltype(auto) call(H& handler, A&&... a) {
+    if constexpr (std::is_member_pointer_v<H>) {
+      return std::apply(handler, std::forward_as_tuple(std::forward<A>(a)...));
+    } else {
+      return handler(std::forward<A>(a)...);
+    }
   }
 
   template <class X>
