@@ -192,6 +192,94 @@ inline status status_of_current_exception() {
   }
 }
 
+/// Ends a request whose plain handler threw (call it inside the catch
+/// block): the after hooks see the failure, a request is answered with it.
+[[gnu::noinline]] inline void end_by_exception(session_core& session, call_context& context, std::uint32_t id,
+                                               server_hooks& hooks) {
+  const status failure = status_of_current_exception();
+  hooks.after(context, failure);
+  if (context.expects_response()) session.send_error(id, failure, call_context_access::response_metadata(context));
+}
+
+/// What a request served by a coroutine handler needs whatever the
+/// handler's signature: its context, its registration for cancel frames,
+/// its deadline timer, its interceptors' pass, how it failed. Begun and
+/// ended out of line, once for every handler, so that each handler's
+/// coroutine holds little more than its arguments and result.
+class async_request {
+ public:
+  /// Counts the handler as running and, for a request, registers it for
+  /// cancel frames and the end of the connection.
+  [[gnu::noinline]] async_request(session_core& s, const frame_header& header, std::string_view method_name,
+                                  std::uint32_t method_id, const server_interceptors* interceptors)
+      : session(s),
+        id(header.id),
+        wants_answer(header.kind == frame_kind::request),
+        context(s.loop(), method_name, method_id, wants_answer),
+        hooks(interceptors) {
+    session.handler_started();
+    m_link.id = id;
+    m_link.on_cancel = &link::cancel;
+    m_link.context = &context;
+    if (wants_answer) session.track(m_link);
+  }
+  async_request(const async_request&) = delete;
+  async_request& operator=(const async_request&) = delete;
+  ~async_request() = default;
+
+  /// Fires the context's stop token at the request's deadline, if it has one.
+  [[gnu::noinline]] void arm_deadline() {
+    if (const std::optional<time_point> deadline = context.deadline()) {
+      m_watch.emplace().start(session.loop(), *deadline, &context, &call_context_access::expire);
+    }
+  }
+  void stop_deadline() noexcept { m_watch.reset(); }
+
+  /// Whether the handler's result is to be sent: a request, on a session
+  /// still open.
+  [[nodiscard]] bool answerable() const noexcept { return wants_answer && session.is_open(); }
+
+  /// The handler returned with `outcome` (a void handler): stops the
+  /// timer, runs the after hooks; whether to answer.
+  [[gnu::noinline]] bool returned(const status& outcome) {
+    m_watch.reset();
+    hooks.after(context, outcome);
+    return answerable();
+  }
+
+  /// The handler (or answering) threw: call it inside the catch block.
+  [[gnu::noinline]] void failed() { m_failure = status_of_current_exception(); }
+
+  /// Ends the request: answers a failure, unregisters, counts the handler
+  /// as finished.
+  [[gnu::noinline]] void finish() {
+    m_watch.reset();
+    if (m_failure) {
+      hooks.after(context, *m_failure);
+      if (answerable()) session.send_error(id, *m_failure, call_context_access::response_metadata(context));
+    }
+    if (wants_answer) session.untrack(m_link);
+    session.handler_finished();
+  }
+
+  session_core& session;
+  const std::uint32_t id;
+  const bool wants_answer;
+  call_context context;
+  server_hooks hooks;
+
+ private:
+  // Lets a cancel frame (or the end of the connection) reach the context.
+  struct link : running_request {
+    call_context* context = nullptr;
+    static void cancel(running_request& r) noexcept { static_cast<link&>(r).context->cancel(); }
+  };
+
+  link m_link;
+  std::optional<deadline_watch> m_watch;  // made only for a request with a deadline
+  std::optional<status> m_failure;
+};
+
 template <class H, class R, class... Args>
 class typed_handler final : public handler_base {
   using shape = handler_shape<H, R, Args...>;
@@ -221,9 +309,7 @@ class typed_handler final : public handler_base {
           if (wants_answer) answer(session, id, produced, call_context_access::response_metadata(context));
         }
       } catch (...) {
-        const status failure = status_of_current_exception();
-        hooks.after(context, failure);
-        if (wants_answer) session.send_error(id, failure, call_context_access::response_metadata(context));
+        end_by_exception(session, context, id, hooks);
       }
     }
   }
@@ -269,15 +355,6 @@ class typed_handler final : public handler_base {
     }
   }
 
-  // One coroutine per asynchronous request. The router outlives its
-  // sessions, and a session waits for every handler it started before it
-  // ends, so `this` and `session` stay valid throughout.
-  // Lets a cancel frame (or the end of the connection) reach the context.
-  struct cancellation_link : running_request {
-    call_context* context = nullptr;
-    static void cancel(running_request& r) noexcept { static_cast<cancellation_link&>(r).context->cancel(); }
-  };
-
   // What comes before the handler runs: the request's metadata and deadline,
   // the interceptors' before hooks, then its arguments. The frame views the
   // reader's buffer: everything is read now. False when the request has
@@ -295,55 +372,33 @@ class typed_handler final : public handler_base {
     return true;
   }
 
-  // `frame` views the reader's buffer: `prepare` reads it before the first
-  // suspension.
+  // One coroutine per asynchronous request. The router outlives its
+  // sessions, and a session waits for every handler it started before it
+  // ends, so `this` and `session` stay valid throughout. `frame` views the
+  // reader's buffer: `prepare` reads it before the first suspension.
   spawned run_async(session_core& session, frame_view frame) {
-    session.handler_started();
-    const bool wants_answer = frame.header.kind == frame_kind::request;
-    const std::uint32_t id = frame.header.id;
-    call_context context(session.loop(), m_name, m_id, wants_answer);
-    cancellation_link link;
-    link.id = id;
-    link.on_cancel = &cancellation_link::cancel;
-    link.context = &context;
-    if (wants_answer) session.track(link);
-    // Fires the context's stop token at the request's deadline; made only
-    // for a request that has one.
-    std::optional<deadline_watch> watch;
-    server_hooks hooks{interceptors};
+    async_request request(session, frame.header, m_name, m_id, interceptors);
+    call_context& context = request.context;
     arguments args;
-    std::optional<status> failure;
     try {
-      if (prepare(session, context, frame, args, hooks)) {
-        if (const std::optional<time_point> deadline = context.deadline()) {
-          watch.emplace().start(session.loop(), *deadline, &context, &call_context_access::expire);
-        }
+      if (prepare(session, context, frame, args, request.hooks)) {
+        request.arm_deadline();
         if constexpr (std::is_void_v<typename shape::produced>) {
           co_await invoke(context, args);
-          watch.reset();
-          if (hooks.ran != 0) hooks.after(context, status{});
-          if (wants_answer && session.is_open()) {
-            answer_void(session, id, call_context_access::response_metadata(context));
+          if (request.returned(status{})) {
+            answer_void(session, request.id, call_context_access::response_metadata(context));
           }
         } else {
           auto produced = co_await invoke(context, args);
-          watch.reset();
-          if (hooks.ran != 0) hooks.after(context, outcome_of(produced));
-          if (wants_answer && session.is_open()) {
-            answer(session, id, produced, call_context_access::response_metadata(context));
-          }
+          request.stop_deadline();
+          if (request.hooks.ran != 0) request.hooks.after(context, outcome_of(produced));
+          if (request.answerable()) answer(session, request.id, produced, call_context_access::response_metadata(context));
         }
       }
     } catch (...) {
-      failure = status_of_current_exception();
+      request.failed();
     }
-    watch.reset();
-    if (failure) hooks.after(context, *failure);
-    if (failure && wants_answer && session.is_open()) {
-      session.send_error(id, *failure, call_context_access::response_metadata(context));
-    }
-    if (wants_answer) session.untrack(link);
-    session.handler_finished();
+    request.finish();
   }
 
   H m_handler;
