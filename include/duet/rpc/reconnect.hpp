@@ -42,14 +42,15 @@ class connect_function {
   connect_function() noexcept = default;
   connect_function(std::nullptr_t) noexcept {}  // NOLINT: implicit, as std::function's
 
-  /// Holds a copy of `f`. A null function pointer makes an empty one.
+  /// Holds a copy of `f`. A callable that tests false (a null function
+  /// pointer, an empty std::function) makes an empty one.
   template <class F>
     requires(!std::is_same_v<std::remove_cvref_t<F>, connect_function> &&
              std::is_copy_constructible_v<std::decay_t<F>> && std::is_invocable_r_v<result_type, std::decay_t<F>&>)
   connect_function(F&& f) {  // NOLINT: implicit, as std::function's
     using held = std::decay_t<F>;
-    if constexpr (std::is_pointer_v<held>) {
-      if (f == nullptr) return;
+    if constexpr (requires { static_cast<bool>(f); }) {
+      if (!static_cast<bool>(f)) return;
     }
     m_target = new held(std::forward<F>(f));
     m_call = [](void* target) -> result_type { return (*static_cast<held*>(target))(); };
