@@ -61,8 +61,7 @@ class client {
   /// attempts. Until the first connection is up, calls fail with
   /// `unavailable`. Throws std::invalid_argument when `reconnect.connect`
   /// is empty.
-  client(event_loop& loop, reconnect_options<Transport> reconnect, const session_options& options = {})
-  {
+  client(event_loop& loop, reconnect_options<Transport> reconnect, const session_options& options = {}) {
     auto r = std::make_shared<detail::reconnector<Transport>>(loop, std::move(reconnect), options);
     if (!r->has_connect()) throw std::invalid_argument("duet::client: reconnect_options::connect is empty");
     r->start();
