@@ -171,6 +171,57 @@ TEST_CASE("the idempotency cache forgets its oldest answers past its bounds", "[
   CHECK(kept == 2);
 }
 
+TEST_CASE("the idempotency cache finds every one of many keys again, each answered with its own kept answer",
+          "[rpc][idempotency]") {
+  rig r;
+  r.router.enable_idempotency_cache();
+  ledger l;
+  serve_ledger(r.router, l);
+  auto client = r.connect();
+  constexpr int keys = 200;  // many times the cache's first table size
+  int wrong = 0;
+  r.run([&]() -> duet::task<void> {
+    for (int round = 0; round < 2; ++round) {
+      for (int i = 0; i < keys; ++i) {
+        const std::string key = "key-" + std::to_string(i);
+        const int answer = co_await client.call(keyed(key), charge, i);
+        wrong += answer != i + 100;
+      }
+    }
+    co_await client.close();
+  });
+  CHECK(wrong == 0);
+  CHECK(l.charges == keys);
+  CHECK(r.router.replayed_answers() == keys);
+  CHECK(r.router.kept_answers() == keys);
+}
+
+TEST_CASE("the idempotency cache forgets its oldest answers past its byte bound", "[rpc][idempotency]") {
+  rig r;
+  duet::idempotency_cache_options bounds;
+  // Room for two answers but not three: each is 21 to 25 bytes (the
+  // method id and key, 6; the x-receipt metadata block, 14; the payload).
+  bounds.max_bytes = 55;
+  r.router.enable_idempotency_cache(bounds);
+  ledger l;
+  serve_ledger(r.router, l);
+  auto client = r.connect();
+  std::size_t kept = 0;
+  r.run([&]() -> duet::task<void> {
+    (void)co_await client.call(keyed("k1"), charge, 1);
+    (void)co_await client.call(keyed("k2"), charge, 1);
+    (void)co_await client.call(keyed("k3"), charge, 1);  // forgets k1
+    (void)co_await client.call(keyed("k3"), charge, 1);  // kept
+    (void)co_await client.call(keyed("k2"), charge, 1);  // kept
+    kept = r.router.kept_answers();
+    (void)co_await client.call(keyed("k1"), charge, 1);  // runs again
+    co_await client.close();
+  });
+  CHECK(l.charges == 4);
+  CHECK(kept == 2);
+  CHECK(r.router.replayed_answers() == 2);
+}
+
 TEST_CASE("a keyed request that failed with a retryable code is not kept, so its retry runs", "[rpc][idempotency]") {
   rig r;
   r.router.enable_idempotency_cache();

@@ -4,6 +4,7 @@
 #include "support/gate.hpp"
 
 #include <duet/coro/async_event.hpp>
+#include <duet/coro/sync_wait.hpp>
 #include <duet/coro/when_all.hpp>
 #include <duet/rpc/reconnect.hpp>
 #include <duet/transport/tcp.hpp>
@@ -12,7 +13,9 @@
 
 #include <chrono>
 #include <coroutine>
+#include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
 
 using namespace rig_methods;
@@ -40,6 +43,27 @@ duet::task<void> drain_then_open(duet::event_loop& loop, duet::server& server, g
 }
 
 }  // namespace
+
+TEST_CASE("reconnect_options::connect holds a copy of any callable; an empty one is refused", "[rpc][reconnect]") {
+  int calls = 0;
+  duet::connect_function<duet::tcp_stream> f = [&calls]() -> duet::task<duet::connect_result<duet::tcp_stream>> {
+    ++calls;
+    co_return std::make_error_code(std::errc::connection_refused);
+  };
+  REQUIRE(static_cast<bool>(f));
+  duet::connect_function<duet::tcp_stream> copy = f;
+  (void)duet::sync_wait(copy());
+  (void)duet::sync_wait(f());
+  CHECK(calls == 2);
+
+  duet::task<duet::connect_result<duet::tcp_stream>> (*null_pointer)() = nullptr;
+  CHECK_FALSE(static_cast<bool>(duet::connect_function<duet::tcp_stream>(null_pointer)));
+  CHECK_FALSE(static_cast<bool>(duet::connect_function<duet::tcp_stream>(nullptr)));
+
+  duet::event_loop loop;
+  duet::reconnect_options<duet::tcp_stream> empty;
+  CHECK_THROWS_AS(duet::client<duet::tcp_stream>(loop, empty), std::invalid_argument);
+}
 
 TEST_CASE("a backoff grows by its multiplier up to its cap, within its jitter", "[rpc][reconnect]") {
   duet::reconnect_backoff b;

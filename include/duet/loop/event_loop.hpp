@@ -12,13 +12,13 @@
 #include <thread>  // std::this_thread::get_id
 #include <type_traits>
 #include <utility>
-#include <variant>  // the run-time choice of reactor backend
 #include <vector>
 
 #include <duet/coro/concepts.hpp>
 #include <duet/coro/detail/promise_result.hpp>
 #include <duet/loop/deadline.hpp>
 #include <duet/loop/detail/io_registration.hpp>
+#include <duet/loop/detail/reactor.hpp>
 #include <duet/loop/detail/reactor_epoll.hpp>
 #include <duet/loop/detail/reactor_poll.hpp>
 #include <duet/loop/detail/timer_heap.hpp>
@@ -84,11 +84,16 @@ class event_loop {
 public:
   /// A loop on the default backend (`default_reactor`). Throws
   /// std::system_error when the OS refuses the reactor or wake-up fd.
-  event_loop() : event_loop(default_reactor) {}
+  // Makes only the default backend: a program that never names another one
+  // compiles no other (detail::reactor_ref).
+  event_loop() : m_kind(default_reactor), m_reactor(make_reactor<default_reactor>(m_wakeup.fd())) {}
 
   /// A loop on backend `kind`. Throws std::system_error when the OS refuses
   /// it (or `reactor_kind::epoll` off Linux: function_not_supported).
-  explicit event_loop(reactor_kind kind) : m_kind(kind), m_reactor(make_reactor(kind, m_wakeup.fd())) {}
+  explicit event_loop(reactor_kind kind)
+      : m_kind(kind),
+        m_reactor(kind == reactor_kind::epoll ? make_reactor<reactor_kind::epoll>(m_wakeup.fd())
+                                              : make_reactor<reactor_kind::poll>(m_wakeup.fd())) {}
 
   event_loop(const event_loop&) = delete;
   event_loop& operator=(const event_loop&) = delete;
@@ -173,9 +178,7 @@ public:
   /// Starts watching `registration.m_fd` (non-blocking) for the whole life of
   /// the registration, which must stay at the same address until
   /// `remove_io`. Throws std::system_error.
-  void add_io(detail::io_registration& registration) {
-    std::visit([&](auto& reactor) { reactor.add(registration); }, m_reactor);
-  }
+  void add_io(detail::io_registration& registration) { m_reactor.add(registration); }
 
   /// Makes `operation` the pending operation of `registration` in direction
   /// `which` (at most one each way). Its waiter must be set. It completes
@@ -185,7 +188,8 @@ public:
                detail::io_operation& operation) noexcept {
     registration.pending(which) = &operation;
     operation.m_linked = true;
-    std::visit([&](auto& reactor) { reactor.pending_changed(registration); }, m_reactor);
+    // Neither backend needs to hear of it: epoll watches both directions for
+    // the fd's whole life, poll looks at the pending operations each turn.
   }
 
   /// Unhooks the pending operation in direction `which` without resuming it
@@ -194,7 +198,6 @@ public:
     if (detail::io_operation* operation = std::exchange(registration.pending(which), nullptr)) {
       operation->m_linked = false;
     }
-    std::visit([&](auto& reactor) { reactor.pending_changed(registration); }, m_reactor);
   }
 
   /// Cancels both pending operations (their waiters are posted with
@@ -210,7 +213,7 @@ public:
       // coroutine, which must not be re-entered.
       post_noexcept(operation->m_waiter);
     }
-    std::visit([&](auto& reactor) { reactor.remove(registration); }, m_reactor);
+    m_reactor.remove(registration);
   }
 
 private:
@@ -218,21 +221,18 @@ private:
   friend class detail::block_on_driver;
   friend class sleep_awaiter;
 
+  template <reactor_kind Kind>
+  static detail::reactor_ref make_reactor(int wakeup_fd) {
+    if constexpr (Kind == reactor_kind::poll) {
+      return detail::reactor_ref::make<detail::reactor_poll>(wakeup_fd);
+    } else {
 #if defined(__linux__)
-  using reactor_variant = std::variant<detail::reactor_epoll, detail::reactor_poll>;
+      return detail::reactor_ref::make<detail::reactor_epoll>(wakeup_fd);
 #else
-  using reactor_variant = std::variant<detail::reactor_poll>;
-#endif
-
-  static reactor_variant make_reactor(reactor_kind kind, int wakeup_fd) {
-#if defined(__linux__)
-    if (kind == reactor_kind::epoll) return reactor_variant(std::in_place_type<detail::reactor_epoll>, wakeup_fd);
-#else
-    if (kind == reactor_kind::epoll) {
+      (void)wakeup_fd;
       throw std::system_error(std::make_error_code(std::errc::function_not_supported), "duet: epoll");
-    }
 #endif
-    return reactor_variant(std::in_place_type<detail::reactor_poll>, wakeup_fd);
+    }
   }
 
   // Marks the calling thread as the loop's thread for a run() or block_on().
@@ -274,7 +274,7 @@ private:
 
   void run_once() {
     const int timeout = turn_timeout();
-    const bool woken = std::visit([&](auto& reactor) { return reactor.wait(timeout, m_ready); }, m_reactor);
+    const bool woken = m_reactor.wait(timeout, m_ready);
     if (woken) m_wakeup.drain();
 
     // I/O completions. Only the reactor appends to m_ready, so resuming
@@ -296,7 +296,7 @@ private:
 
   reactor_kind m_kind;
   detail::wakeup m_wakeup;  // before m_reactor, which watches its fd
-  reactor_variant m_reactor;
+  detail::reactor_ref m_reactor;
   detail::timer_heap m_timers;
   std::vector<std::coroutine_handle<>> m_ready;  // I/O completions of this turn
 

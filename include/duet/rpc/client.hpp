@@ -61,19 +61,18 @@ class client {
   /// attempts. Until the first connection is up, calls fail with
   /// `unavailable`. Throws std::invalid_argument when `reconnect.connect`
   /// is empty.
-  client(event_loop& loop, reconnect_options<Transport> reconnect, const session_options& options = {})
-      : m_reconnector(std::make_shared<detail::reconnector<Transport>>(loop, std::move(reconnect), options)) {
-    if (!m_reconnector->has_connect()) {
-      throw std::invalid_argument("duet::client: reconnect_options::connect is empty");
-    }
-    m_reconnector->start();
+  client(event_loop& loop, reconnect_options<Transport> reconnect, const session_options& options = {}) {
+    auto r = std::make_shared<detail::reconnector<Transport>>(loop, std::move(reconnect), options);
+    if (!r->has_connect()) throw std::invalid_argument("duet::client: reconnect_options::connect is empty");
+    r->start();
+    m_reconnector = std::move(r);
   }
 
   client(client&&) noexcept = default;
   client& operator=(client&& other) noexcept {
     if (this != &other) {
       if (m_session) m_session->close();
-      if (m_reconnector) m_reconnector->close();
+      if (m_reconnector) m_reconnector->close_fn(*m_reconnector);
       m_session = std::move(other.m_session);
       m_interceptors = std::move(other.m_interceptors);
       m_reconnector = std::move(other.m_reconnector);
@@ -83,7 +82,7 @@ class client {
   }
   ~client() {
     if (m_session) m_session->close();
-    if (m_reconnector) m_reconnector->close();
+    if (m_reconnector) m_reconnector->close_fn(*m_reconnector);
   }
 
   /// Calls `m` with `args` and returns its result; throws `duet::rpc_error`
@@ -152,8 +151,8 @@ class client {
   /// Closes the connection and completes once it has fully ended. Pending
   /// calls end with `cancelled`. Idempotent.
   [[nodiscard]] task<void> close() {
-    if (std::shared_ptr<detail::reconnector<Transport>> r = m_reconnector) {
-      co_await r->close_and_wait();
+    if (std::shared_ptr<detail::reconnect_state<Transport>> r = m_reconnector) {
+      co_await r->close_and_wait_fn(*r);
       co_return;
     }
     std::shared_ptr<session<Transport>> s = m_session;
@@ -199,7 +198,9 @@ class client {
   /// (at once if one is), false if `timeout` passes or the client closes
   /// first. A client made over one stream: true while it is open.
   [[nodiscard]] task<bool> wait_connected(duration timeout) {
-    if (std::shared_ptr<detail::reconnector<Transport>> r = m_reconnector) co_return co_await r->wait_connected(timeout);
+    if (std::shared_ptr<detail::reconnect_state<Transport>> r = m_reconnector) {
+      co_return co_await r->wait_connected_fn(*r, timeout);
+    }
     co_return is_open();
   }
 
@@ -226,7 +227,9 @@ class client {
   }
 
   std::shared_ptr<session<Transport>> m_session;                    // a client over one stream
-  std::shared_ptr<detail::reconnector<Transport>> m_reconnector;  // a reconnecting client
+  // A reconnecting client's: only the reconnecting constructor names the
+  // reconnector itself, so a client over one stream compiles none of it.
+  std::shared_ptr<detail::reconnect_state<Transport>> m_reconnector;
   // On the heap, so that calls keep pointing at it when the client moves;
   // null until the first interceptor: calls through a client without any
   // pay one null check.

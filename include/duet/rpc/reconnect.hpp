@@ -14,12 +14,13 @@
 #include <algorithm>
 #include <chrono>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
-#include <functional>  // std::function: the connect callable
 #include <memory>
 #include <optional>
 #include <stop_token>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -28,6 +29,72 @@ namespace duet::inline v0 {
 /// How long a reconnecting client waits between connection attempts
 /// (`backoff_policy`: 100 ms doubling up to 10 s, 20 % jitter by default).
 using reconnect_backoff = backoff_policy;
+
+/// A copyable callable that makes one connection, as
+/// `std::function<task<connect_result<Transport>>()>` would hold it (empty,
+/// or any copyable callable returning that task), without including
+/// <functional> into every client user.
+template <transport Transport>
+class connect_function {
+ public:
+  using result_type = task<connect_result<Transport>>;
+
+  connect_function() noexcept = default;
+  connect_function(std::nullptr_t) noexcept {}  // NOLINT: implicit, as std::function's
+
+  /// Holds a copy of `f`. A callable that tests false (a null function
+  /// pointer, an empty std::function) makes an empty one.
+  template <class F>
+    requires(!std::is_same_v<std::remove_cvref_t<F>, connect_function> &&
+             std::is_copy_constructible_v<std::decay_t<F>> && std::is_invocable_r_v<result_type, std::decay_t<F>&>)
+  connect_function(F&& f) {  // NOLINT: implicit, as std::function's
+    using held = std::decay_t<F>;
+    if constexpr (requires { static_cast<bool>(f); }) {
+      if (!static_cast<bool>(f)) return;
+    }
+    m_target = new held(std::forward<F>(f));
+    m_call = [](void* target) -> result_type { return (*static_cast<held*>(target))(); };
+    m_copy = [](const void* target) -> void* { return new held(*static_cast<const held*>(target)); };
+    m_destroy = [](void* target) noexcept { delete static_cast<held*>(target); };
+  }
+
+  connect_function(const connect_function& other)
+      : m_target(other.m_target != nullptr ? other.m_copy(other.m_target) : nullptr),
+        m_call(other.m_call),
+        m_copy(other.m_copy),
+        m_destroy(other.m_destroy) {}
+  connect_function(connect_function&& other) noexcept
+      : m_target(std::exchange(other.m_target, nullptr)),
+        m_call(other.m_call),
+        m_copy(other.m_copy),
+        m_destroy(other.m_destroy) {}
+  connect_function& operator=(connect_function other) noexcept {
+    swap(other);
+    return *this;
+  }
+  ~connect_function() {
+    if (m_target != nullptr) m_destroy(m_target);
+  }
+
+  void swap(connect_function& other) noexcept {
+    std::swap(m_target, other.m_target);
+    std::swap(m_call, other.m_call);
+    std::swap(m_copy, other.m_copy);
+    std::swap(m_destroy, other.m_destroy);
+  }
+
+  [[nodiscard]] explicit operator bool() const noexcept { return m_target != nullptr; }
+
+  /// Calls the held callable. Precondition: not empty (a reconnecting
+  /// client refuses empty ones).
+  result_type operator()() const { return m_call(m_target); }
+
+ private:
+  void* m_target = nullptr;
+  result_type (*m_call)(void*) = nullptr;
+  void* (*m_copy)(const void*) = nullptr;
+  void (*m_destroy)(void*) noexcept = nullptr;
+};
 
 /// Makes a client reconnect: how to make a connection, and how long to
 /// wait between attempts.
@@ -41,7 +108,7 @@ struct reconnect_options {
   /// Called on the loop thread, at start and again after every failure,
   /// lost connection or goaway. It should give up after a while (a connect
   /// timeout): closing the client waits for an attempt under way.
-  std::function<task<connect_result<Transport>>()> connect;
+  connect_function<Transport> connect;
   reconnect_backoff backoff{};
 };
 
@@ -55,12 +122,40 @@ task<connect_result<Stream>> connect_once(event_loop& loop, endpoint where, std:
 /// A `reconnect_options::connect` for socket streams (`tcp_stream`,
 /// `unix_stream`): each attempt connects to `where` within `timeout`.
 template <class Stream>
-[[nodiscard]] std::function<task<connect_result<Stream>>()> connect_to(
+[[nodiscard]] connect_function<Stream> connect_to(
     event_loop& loop, endpoint where, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
   return [&loop, where = std::move(where), timeout] { return detail::connect_once<Stream>(loop, where, timeout); };
 }
 
 namespace detail {
+
+/// What a client reaches of its reconnector: the connection slot and the
+/// latest session, read directly, and three operations through function
+/// pointers that only the reconnector's constructor names. So a client made
+/// over one stream compiles none of the reconnector (function pointers, not
+/// virtual functions: GCC devirtualises a call speculatively when it sees
+/// one implementation, which would compile it in anyway).
+template <transport Transport>
+struct reconnect_state {
+  connection_slot m_slot;
+  std::shared_ptr<session<Transport>> m_session;  // the latest connection
+  std::uint64_t m_connections = 0;
+  /// Stops reconnecting and closes every connection. Idempotent.
+  void (*close_fn)(reconnect_state&) = nullptr;
+  /// Closes, and completes once every connection has ended.
+  task<void> (*close_and_wait_fn)(reconnect_state&) = nullptr;
+  /// Completes with true once a connection is current, false after `timeout` or a close.
+  task<bool> (*wait_connected_fn)(reconnect_state&, duration timeout) = nullptr;
+
+  [[nodiscard]] const connection_slot& slot() const noexcept { return m_slot; }
+  /// The session calls go to now, or nullptr.
+  [[nodiscard]] session<Transport>* current() const noexcept {
+    return m_slot.current != nullptr ? m_session.get() : nullptr;
+  }
+  /// The most recent session, current or not (nullptr before the first).
+  [[nodiscard]] session<Transport>* latest() const noexcept { return m_session.get(); }
+  [[nodiscard]] std::uint64_t connections_made() const noexcept { return m_connections; }
+};
 
 /// A reconnecting client's connections: a supervisor coroutine connects,
 /// publishes the session in `slot()` for calls to find, waits until the
@@ -69,29 +164,31 @@ namespace detail {
 /// supervisor, so that a client destroyed mid-attempt leaves nothing
 /// dangling. Loop thread only.
 template <transport Transport>
-class reconnector : public std::enable_shared_from_this<reconnector<Transport>> {
+class reconnector final : public reconnect_state<Transport>, public std::enable_shared_from_this<reconnector<Transport>> {
+  using state = reconnect_state<Transport>;
+  using state::m_connections;
+  using state::m_session;
+  using state::m_slot;
+
  public:
   reconnector(event_loop& loop, reconnect_options<Transport> options, const session_options& session)
       : m_loop(loop), m_options(std::move(options)), m_session_options(session),
         m_random(reinterpret_cast<std::uintptr_t>(this) ^
-                 static_cast<std::uint64_t>(clock::now().time_since_epoch().count()) ^ 0x9e3779b97f4a7c15ull) {}
+                 static_cast<std::uint64_t>(clock::now().time_since_epoch().count()) ^ 0x9e3779b97f4a7c15ull) {
+    this->close_fn = [](state& s) { static_cast<reconnector&>(s).close(); };
+    this->close_and_wait_fn = [](state& s) { return static_cast<reconnector&>(s).close_and_wait(); };
+    this->wait_connected_fn = [](state& s, duration timeout) {
+      return static_cast<reconnector&>(s).wait_connected(timeout);
+    };
+  }
   reconnector(const reconnector&) = delete;
   reconnector& operator=(const reconnector&) = delete;
 
   void start() { supervise(this->shared_from_this()); }
   [[nodiscard]] bool has_connect() const noexcept { return static_cast<bool>(m_options.connect); }
 
-  [[nodiscard]] const connection_slot& slot() const noexcept { return m_slot; }
+  using state::current;
 
-  /// The session calls go to now, or nullptr.
-  [[nodiscard]] session<Transport>* current() const noexcept {
-    return m_slot.current != nullptr ? m_session.get() : nullptr;
-  }
-
-  /// The most recent session, current or not (nullptr before the first).
-  [[nodiscard]] session<Transport>* latest() const noexcept { return m_session.get(); }
-
-  [[nodiscard]] std::uint64_t connections_made() const noexcept { return m_connections; }
   [[nodiscard]] std::error_code last_connect_error() const noexcept { return m_last_error; }
 
   /// Completes once a connection is current (true), or when `timeout`
@@ -224,15 +321,12 @@ class reconnector : public std::enable_shared_from_this<reconnector<Transport>> 
   event_loop& m_loop;
   reconnect_options<Transport> m_options;
   session_options m_session_options;
-  connection_slot m_slot;
-  std::shared_ptr<session<Transport>> m_session;               // the latest connection
   std::vector<std::shared_ptr<session<Transport>>> m_retired;  // earlier ones, maybe still finishing calls
   std::vector<std::stop_source*> m_connect_waiters;
   std::stop_source m_stop;
   std::coroutine_handle<> m_supervisor;    // waiting until the session is unusable
   std::coroutine_handle<> m_close_waiter;  // close_and_wait, waiting for the supervisor
   std::error_code m_last_error;
-  std::uint64_t m_connections = 0;
   std::uint64_t m_random;
   bool m_unusable = false;
   bool m_went_away = false;  // the session became unusable through a goaway

@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <exception>
-#include <functional>  // std::invoke
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -34,6 +33,32 @@ struct is_result : std::false_type {};
 template <class T>
 struct is_result<result<T>> : std::true_type {};
 
+/// A router's interceptors as its handlers see them. The hooks run through
+/// function pointers that only `router::add_interceptor` sets, so a router
+/// without interceptors compiles none of their code.
+struct server_interceptors {
+  server_interceptor_list list;
+  status (*before)(interception<server_interceptor_list>& pass, call_context& context) = nullptr;
+  void (*after)(interception<server_interceptor_list>& pass, call_context& context,
+                const status& outcome) noexcept = nullptr;
+};
+
+/// One request's pass through its router's interceptors.
+struct server_hooks : interception<server_interceptor_list> {
+  explicit server_hooks(const server_interceptors* set) noexcept : m_set(set) {
+    if (set != nullptr) list = &set->list;
+  }
+  /// As interception::before; only when `installed()`.
+  [[nodiscard]] status before(call_context& context) { return m_set->before(*this, context); }
+  /// As interception::after.
+  void after(call_context& context, const status& outcome) noexcept {
+    if (ran != 0) m_set->after(*this, context, outcome);
+  }
+
+ private:
+  const server_interceptors* m_set;
+};
+
 class handler_base {
  public:
   virtual ~handler_base() = default;
@@ -41,14 +66,14 @@ class handler_base {
   virtual void handle(session_core& session, const frame_view& frame) = 0;
 
   /// The router's interceptors (set by the router; the router outlives it).
-  const server_interceptor_list* interceptors = nullptr;
+  const server_interceptors* interceptors = nullptr;
 };
 
 /// Ends a request before its handler runs: the interceptors whose `before`
 /// ran see `why`, and a request (not a notification) is answered with it and
 /// the response metadata added so far.
 [[gnu::noinline]] inline void end_early(session_core& session, call_context& context, const frame_header& header,
-                                        interception<server_interceptor_list>& hooks, const status& why) {
+                                        server_hooks& hooks, const status& why) {
   hooks.after(context, why);
   if (header.kind == frame_kind::request) {
     session.send_error(header.id, why, call_context_access::response_metadata(context));
@@ -60,7 +85,7 @@ class handler_base {
 /// `before` hooks. False when the request was ended there (`end_early`).
 /// Out of line: requests with neither never come here.
 [[gnu::noinline]] inline bool admit_request(session_core& session, call_context& context, const frame_view& frame,
-                                            interception<server_interceptor_list>& hooks) {
+                                            server_hooks& hooks) {
   std::optional<status> early;
   if (!frame.metadata.empty()) early = call_context_access::read_request_metadata(context, frame.metadata);
   if (!early && hooks.installed()) {
@@ -74,7 +99,7 @@ class handler_base {
 /// Ends a request whose arguments do not decode.
 [[gnu::noinline]] inline void refuse_undecodable(session_core& session, call_context& context,
                                                  const frame_header& header,
-                                                 interception<server_interceptor_list>& hooks) {
+                                                 server_hooks& hooks) {
   end_early(session, context, header, hooks,
             status(status_code::invalid_argument, "the request's payload does not decode as the arguments of " +
                                                       std::string(context.method_name())));
@@ -167,6 +192,94 @@ inline status status_of_current_exception() {
   }
 }
 
+/// Ends a request whose plain handler threw (call it inside the catch
+/// block): the after hooks see the failure, a request is answered with it.
+[[gnu::noinline]] inline void end_by_exception(session_core& session, call_context& context, std::uint32_t id,
+                                               server_hooks& hooks) {
+  const status failure = status_of_current_exception();
+  hooks.after(context, failure);
+  if (context.expects_response()) session.send_error(id, failure, call_context_access::response_metadata(context));
+}
+
+/// What a request served by a coroutine handler needs whatever the
+/// handler's signature: its context, its registration for cancel frames,
+/// its deadline timer, its interceptors' pass, how it failed. Begun and
+/// ended out of line, once for every handler, so that each handler's
+/// coroutine holds little more than its arguments and result.
+class async_request {
+ public:
+  /// Counts the handler as running and, for a request, registers it for
+  /// cancel frames and the end of the connection.
+  [[gnu::noinline]] async_request(session_core& s, const frame_header& header, std::string_view method_name,
+                                  std::uint32_t method_id, const server_interceptors* interceptors)
+      : session(s),
+        id(header.id),
+        wants_answer(header.kind == frame_kind::request),
+        context(s.loop(), method_name, method_id, wants_answer),
+        hooks(interceptors) {
+    session.handler_started();
+    m_link.id = id;
+    m_link.on_cancel = &link::cancel;
+    m_link.context = &context;
+    if (wants_answer) session.track(m_link);
+  }
+  async_request(const async_request&) = delete;
+  async_request& operator=(const async_request&) = delete;
+  ~async_request() = default;
+
+  /// Fires the context's stop token at the request's deadline, if it has one.
+  [[gnu::noinline]] void arm_deadline() {
+    if (const std::optional<time_point> deadline = context.deadline()) {
+      m_watch.emplace().start(session.loop(), *deadline, &context, &call_context_access::expire);
+    }
+  }
+  void stop_deadline() noexcept { m_watch.reset(); }
+
+  /// Whether the handler's result is to be sent: a request, on a session
+  /// still open.
+  [[nodiscard]] bool answerable() const noexcept { return wants_answer && session.is_open(); }
+
+  /// The handler returned with `outcome` (a void handler): stops the
+  /// timer, runs the after hooks; whether to answer.
+  [[gnu::noinline]] bool returned(const status& outcome) {
+    m_watch.reset();
+    hooks.after(context, outcome);
+    return answerable();
+  }
+
+  /// The handler (or answering) threw: call it inside the catch block.
+  [[gnu::noinline]] void failed() { m_failure = status_of_current_exception(); }
+
+  /// Ends the request: answers a failure, unregisters, counts the handler
+  /// as finished.
+  [[gnu::noinline]] void finish() {
+    m_watch.reset();
+    if (m_failure) {
+      hooks.after(context, *m_failure);
+      if (answerable()) session.send_error(id, *m_failure, call_context_access::response_metadata(context));
+    }
+    if (wants_answer) session.untrack(m_link);
+    session.handler_finished();
+  }
+
+  session_core& session;
+  const std::uint32_t id;
+  const bool wants_answer;
+  call_context context;
+  server_hooks hooks;
+
+ private:
+  // Lets a cancel frame (or the end of the connection) reach the context.
+  struct link : running_request {
+    call_context* context = nullptr;
+    static void cancel(running_request& r) noexcept { static_cast<link&>(r).context->cancel(); }
+  };
+
+  link m_link;
+  std::optional<deadline_watch> m_watch;  // made only for a request with a deadline
+  std::optional<status> m_failure;
+};
+
 template <class H, class R, class... Args>
 class typed_handler final : public handler_base {
   using shape = handler_shape<H, R, Args...>;
@@ -182,7 +295,7 @@ class typed_handler final : public handler_base {
       const bool wants_answer = frame.header.kind == frame_kind::request;
       const std::uint32_t id = frame.header.id;
       call_context context(session.loop(), m_name, m_id, wants_answer);
-      interception<server_interceptor_list> hooks{interceptors};
+      server_hooks hooks{interceptors};
       arguments args;
       if (!prepare(session, context, frame, args, hooks)) return;
       try {
@@ -196,9 +309,7 @@ class typed_handler final : public handler_base {
           if (wants_answer) answer(session, id, produced, call_context_access::response_metadata(context));
         }
       } catch (...) {
-        const status failure = status_of_current_exception();
-        hooks.after(context, failure);
-        if (wants_answer) session.send_error(id, failure, call_context_access::response_metadata(context));
+        end_by_exception(session, context, id, hooks);
       }
     }
   }
@@ -208,13 +319,25 @@ class typed_handler final : public handler_base {
     return std::apply(
         [&](Args&... a) -> decltype(auto) {
           if constexpr (shape::takes_context) {
-            return std::invoke(m_handler, context, std::move(a)...);
+            return call(m_handler, context, std::move(a)...);
           } else {
             (void)context;
-            return std::invoke(m_handler, std::move(a)...);
+            return call(m_handler, std::move(a)...);
           }
         },
         args);
+  }
+
+  // As std::invoke, without including <functional> into every router user:
+  // a pointer to member goes through std::apply (<tuple>), which invokes the
+  // same way; anything else is called directly.
+  template <class... A>
+  static decltype(auto) call(H& handler, A&&... a) {
+    if constexpr (std::is_member_pointer_v<H>) {
+      return std::apply(handler, std::forward_as_tuple(std::forward<A>(a)...));
+    } else {
+      return handler(std::forward<A>(a)...);
+    }
   }
 
   template <class X>
@@ -232,15 +355,6 @@ class typed_handler final : public handler_base {
     }
   }
 
-  // One coroutine per asynchronous request. The router outlives its
-  // sessions, and a session waits for every handler it started before it
-  // ends, so `this` and `session` stay valid throughout.
-  // Lets a cancel frame (or the end of the connection) reach the context.
-  struct cancellation_link : running_request {
-    call_context* context = nullptr;
-    static void cancel(running_request& r) noexcept { static_cast<cancellation_link&>(r).context->cancel(); }
-  };
-
   // What comes before the handler runs: the request's metadata and deadline,
   // the interceptors' before hooks, then its arguments. The frame views the
   // reader's buffer: everything is read now. False when the request has
@@ -248,7 +362,7 @@ class typed_handler final : public handler_base {
   // A request without metadata, on a router without interceptors, only
   // decodes its arguments.
   bool prepare(session_core& session, call_context& context, const frame_view& frame, arguments& args,
-               interception<server_interceptor_list>& hooks) {
+               server_hooks& hooks) {
     if ((!frame.metadata.empty() || hooks.installed()) && !admit_request(session, context, frame, hooks)) return false;
     const bool decoded = std::apply([&](Args&... a) { return duet::decode_all(frame.payload, a...); }, args);
     if (!decoded) {
@@ -258,55 +372,33 @@ class typed_handler final : public handler_base {
     return true;
   }
 
-  // `frame` views the reader's buffer: `prepare` reads it before the first
-  // suspension.
+  // One coroutine per asynchronous request. The router outlives its
+  // sessions, and a session waits for every handler it started before it
+  // ends, so `this` and `session` stay valid throughout. `frame` views the
+  // reader's buffer: `prepare` reads it before the first suspension.
   spawned run_async(session_core& session, frame_view frame) {
-    session.handler_started();
-    const bool wants_answer = frame.header.kind == frame_kind::request;
-    const std::uint32_t id = frame.header.id;
-    call_context context(session.loop(), m_name, m_id, wants_answer);
-    cancellation_link link;
-    link.id = id;
-    link.on_cancel = &cancellation_link::cancel;
-    link.context = &context;
-    if (wants_answer) session.track(link);
-    // Fires the context's stop token at the request's deadline; made only
-    // for a request that has one.
-    std::optional<deadline_watch> watch;
-    interception<server_interceptor_list> hooks{interceptors};
+    async_request request(session, frame.header, m_name, m_id, interceptors);
+    call_context& context = request.context;
     arguments args;
-    std::optional<status> failure;
     try {
-      if (prepare(session, context, frame, args, hooks)) {
-        if (const std::optional<time_point> deadline = context.deadline()) {
-          watch.emplace().start(session.loop(), *deadline, &context, &call_context_access::expire);
-        }
+      if (prepare(session, context, frame, args, request.hooks)) {
+        request.arm_deadline();
         if constexpr (std::is_void_v<typename shape::produced>) {
           co_await invoke(context, args);
-          watch.reset();
-          if (hooks.ran != 0) hooks.after(context, status{});
-          if (wants_answer && session.is_open()) {
-            answer_void(session, id, call_context_access::response_metadata(context));
+          if (request.returned(status{})) {
+            answer_void(session, request.id, call_context_access::response_metadata(context));
           }
         } else {
           auto produced = co_await invoke(context, args);
-          watch.reset();
-          if (hooks.ran != 0) hooks.after(context, outcome_of(produced));
-          if (wants_answer && session.is_open()) {
-            answer(session, id, produced, call_context_access::response_metadata(context));
-          }
+          request.stop_deadline();
+          if (request.hooks.ran != 0) request.hooks.after(context, outcome_of(produced));
+          if (request.answerable()) answer(session, request.id, produced, call_context_access::response_metadata(context));
         }
       }
     } catch (...) {
-      failure = status_of_current_exception();
+      request.failed();
     }
-    watch.reset();
-    if (failure) hooks.after(context, *failure);
-    if (failure && wants_answer && session.is_open()) {
-      session.send_error(id, *failure, call_context_access::response_metadata(context));
-    }
-    if (wants_answer) session.untrack(link);
-    session.handler_finished();
+    request.finish();
   }
 
   H m_handler;
@@ -371,7 +463,12 @@ class router final : public detail::request_dispatcher {
   /// serving. Throws std::invalid_argument for a null pointer.
   router& add_interceptor(std::shared_ptr<server_interceptor> interceptor) {
     if (!interceptor) throw std::invalid_argument("duet::router::add_interceptor: null interceptor");
-    m_interceptors.push_back(std::move(interceptor));
+    m_interceptors.list.push_back(std::move(interceptor));
+    m_interceptors.before = [](detail::interception<detail::server_interceptor_list>& pass, call_context& context) {
+      return pass.before(context);
+    };
+    m_interceptors.after = [](detail::interception<detail::server_interceptor_list>& pass, call_context& context,
+                              const status& outcome) noexcept { pass.after(context, outcome); };
     return *this;
   }
 
@@ -390,15 +487,15 @@ class router final : public detail::request_dispatcher {
   /// every connection. Requests without a key pay nothing. Call it before
   /// serving; calling it again starts an empty cache.
   router& enable_idempotency_cache(idempotency_cache_options options = {}) {
-    m_answers = std::make_unique<detail::idempotency_cache>(options);
+    m_answers.reset(new detail::idempotency_cache(options));
     return *this;
   }
 
   /// Requests answered from the idempotency cache instead of running.
-  [[nodiscard]] std::uint64_t replayed_answers() const noexcept { return m_answers ? m_answers->replayed() : 0; }
+  [[nodiscard]] std::uint64_t replayed_answers() const noexcept { return m_answers ? m_answers->replayed : 0; }
 
   /// Answers the idempotency cache holds now.
-  [[nodiscard]] std::size_t kept_answers() const noexcept { return m_answers ? m_answers->kept() : 0; }
+  [[nodiscard]] std::size_t kept_answers() const noexcept { return m_answers ? m_answers->kept : 0; }
 
  private:
   struct entry {
@@ -428,10 +525,9 @@ class router final : public detail::request_dispatcher {
   void dispatch(detail::session_core& session, const frame_view& frame) override {
     if (detail::handler_base* handler = find(frame.header.method)) {
       // Only a request that carries metadata can carry a key.
-      if (m_answers && frame.header.kind == frame_kind::request && !frame.metadata.empty()) {
-        if (const auto key = detail::idempotency_cache::key_of(frame.metadata)) {
-          if (m_answers->answer_or_watch(session, frame.header.id, frame.header.method, *key)) return;
-        }
+      if (m_answers && frame.header.kind == frame_kind::request && !frame.metadata.empty() &&
+          m_answers->handle(*m_answers, session, frame)) {
+        return;
       }
       handler->handle(session, frame);
     } else if (frame.header.kind == frame_kind::request) {
@@ -443,9 +539,11 @@ class router final : public detail::request_dispatcher {
   }
 
   std::vector<entry> m_entries;  // sorted by id: lookups are a binary search
-  detail::server_interceptor_list m_interceptors;
+  detail::server_interceptors m_interceptors;
   std::uint64_t m_dropped_notifications = 0;
-  std::unique_ptr<detail::idempotency_cache> m_answers;  // null until enable_idempotency_cache
+  // Null until enable_idempotency_cache, the only place that makes the
+  // cache: a router that never enables one compiles none of its code.
+  std::unique_ptr<detail::answer_keeper, detail::answer_keeper::deleter> m_answers;
 };
 
 }  // namespace duet::inline v0

@@ -105,7 +105,7 @@ class server {
         session<Transport>::make(m_loop, std::move(stream), m_options.session, &m_router);
     // Linked before it starts: a request already buffered runs its handler
     // inside start(), and that handler may stop the server.
-    link connection_link(&stop_session, static_cast<detail::session_core*>(s.get()), &drain_session);
+    link connection_link(&stop_session, static_cast<detail::session_core*>(s.get()));
     attach(connection_link);
     ++m_connection_count;
     s->start();
@@ -145,8 +145,10 @@ class server {
     const time_point deadline = deadline_after(grace);
     for (link* l = m_links.next; l != &m_links;) {
       link* next = l->next;
-      if (l->drain != nullptr) {
-        l->drain(l->target, deadline);
+      // Reached from here only, not through the link: a program that never
+      // drains compiles none of the drain.
+      if (l->stop == &stop_session) {
+        static_cast<detail::session_core*>(l->target)->drain(deadline);
       } else {
         l->stop(l->target);
       }
@@ -184,12 +186,10 @@ class server {
   struct link {
     void (*stop)(void*) = nullptr;
     void* target = nullptr;
-    void (*drain)(void*, time_point) = nullptr;  // nullptr: drain stops it
     link* prev = this;
     link* next = this;
     link() = default;
-    link(void (*fn)(void*), void* t, void (*drain_fn)(void*, time_point) = nullptr)
-        : stop(fn), target(t), drain(drain_fn) {}
+    link(void (*fn)(void*), void* t) : stop(fn), target(t) {}
     link(const link&) = delete;
     link& operator=(const link&) = delete;
   };
@@ -200,9 +200,6 @@ class server {
   }
   static void stop_session(void* core) {
     static_cast<detail::session_core*>(core)->shutdown(status_code::unavailable, "the server is stopping");
-  }
-  static void drain_session(void* core, time_point deadline) {
-    static_cast<detail::session_core*>(core)->drain(deadline);
   }
 
   template <class F>

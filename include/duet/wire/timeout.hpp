@@ -2,13 +2,11 @@
 
 #include <duet/loop/deadline.hpp>
 
-#include <charconv>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
-#include <system_error>
 
 namespace duet::inline v0::detail {
 
@@ -27,10 +25,17 @@ inline constexpr std::size_t timeout_value_capacity = 20;
 [[nodiscard]] inline std::optional<std::string_view> timeout_value(time_point deadline, time_point now,
                                                                   char (&digits)[timeout_value_capacity]) noexcept {
   if (deadline <= now) return std::nullopt;
-  const auto left = std::chrono::ceil<std::chrono::microseconds>(deadline - now).count();
-  const auto [end, ec] = std::to_chars(digits, digits + timeout_value_capacity, static_cast<std::uint64_t>(left));
-  (void)ec;  // 20 digits hold any 64-bit value
-  return std::string_view(digits, static_cast<std::size_t>(end - digits));
+  auto left = static_cast<std::uint64_t>(std::chrono::ceil<std::chrono::microseconds>(deadline - now).count());
+  // Written backwards from the end (20 digits hold any 64-bit value), then
+  // moved to the front. Not <charconv>: every user of a session would parse it.
+  std::size_t at = timeout_value_capacity;
+  do {
+    digits[--at] = static_cast<char>('0' + left % 10);
+    left /= 10;
+  } while (left != 0);
+  const std::size_t length = timeout_value_capacity - at;
+  for (std::size_t i = 0; i < length; ++i) digits[i] = digits[at + i];
+  return std::string_view(digits, length);
 }
 
 /// Reads a `duet-timeout` value: 1 to 20 decimal digits. False when it is
@@ -38,8 +43,12 @@ inline constexpr std::size_t timeout_value_capacity = 20;
 [[nodiscard]] inline bool parse_timeout_value(std::string_view value, std::uint64_t& out) noexcept {
   if (value.empty() || value.size() > timeout_value_capacity) return false;
   std::uint64_t v = 0;
-  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-  if (ec != std::errc{} || end != value.data() + value.size()) return false;
+  for (const char c : value) {
+    if (c < '0' || c > '9') return false;
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    if (v > (~std::uint64_t{0} - digit) / 10) return false;  // more than 64 bits hold
+    v = v * 10 + digit;
+  }
   out = v;
   return true;
 }

@@ -56,10 +56,6 @@ public:
     registration.m_registered = false;
   }
 
-  /// Called when an operation starts waiting: nothing to do with epoll,
-  /// interest never changes.
-  void pending_changed(io_registration&) noexcept {}
-
   /// Sleeps up to `timeout_ms` (-1: no limit), performs the operations whose
   /// fd became ready and appends the completed ones' waiters to `ready`.
   /// Returns true when the wake-up fd was signalled.

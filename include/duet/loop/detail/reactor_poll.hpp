@@ -39,8 +39,6 @@ public:
     registration.m_registered = false;
   }
 
-  void pending_changed(io_registration&) noexcept {}
-
   bool wait(int timeout_ms, std::vector<std::coroutine_handle<>>& ready) {
     m_pollfds.clear();
     m_polled.clear();

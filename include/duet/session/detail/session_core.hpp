@@ -123,8 +123,6 @@ class session_core {
         m_calls(options.max_in_flight) {
     // A hello announcing less than the protocol's floor would be rejected.
     m_options.max_frame_size = std::max(m_options.max_frame_size, min_max_frame_size);
-    m_drain_timer.owner = this;
-    m_drain_timer.set_callback(&on_drain_grace_over);
     m_keepalive_timer.owner = this;
     m_keepalive_timer.set_callback(&on_keepalive);
     queue_hello();
@@ -196,6 +194,10 @@ class session_core {
     if (m_closing || m_draining) return;
     m_draining = true;
     m_winding_down = true;
+    // Set here, not in the constructor: a program that never drains
+    // compiles none of it.
+    m_drain_timer.owner = this;
+    m_drain_timer.set_callback(&on_drain_grace_over);
     encode_frame(m_out, frame_header{frame_kind::goaway, 0, 0, 0, 0, 0, 0}, {},
                  std::as_bytes(std::span<const char>(why.data(), why.size())));
     wake_writer();
