@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -68,16 +70,11 @@ enum class status_code : std::uint16_t {
 class status_category_impl final : public std::error_category {
  public:
   [[nodiscard]] const char* name() const noexcept override { return "duet"; }
-  [[nodiscard]] std::string message(int value) const override {
-    return std::string(to_string(static_cast<status_code>(value)));
-  }
+  [[nodiscard]] std::string message(int value) const override;
 };
 
 /// The single instance of duet's error category.
-[[nodiscard]] inline const std::error_category& status_category() noexcept {
-  static const status_category_impl instance;
-  return instance;
-}
+[[nodiscard]] DUET_INLINE const std::error_category& status_category() noexcept;
 
 /// Makes `status_code` usable wherever a std::error_code is expected.
 [[nodiscard]] inline std::error_code make_error_code(status_code code) noexcept {
@@ -97,14 +94,7 @@ class status {
   [[nodiscard]] std::error_code error_code() const noexcept { return make_error_code(m_code); }
 
   /// "code: message", or just "code" when there is no message.
-  [[nodiscard]] std::string to_string() const {
-    std::string text(duet::to_string(m_code));
-    if (!m_message.empty()) {
-      text += ": ";
-      text += m_message;
-    }
-    return text;
-  }
+  [[nodiscard]] std::string to_string() const;
 
   friend bool operator==(const status&, const status&) = default;
 
@@ -117,8 +107,7 @@ class status {
 /// a value. `code()` is the std::error_code form; `status()` the duet form.
 class rpc_error : public std::system_error {
  public:
-  explicit rpc_error(duet::status s)
-      : std::system_error(s.error_code(), s.message()), m_status(std::move(s)) {}
+  explicit rpc_error(duet::status s);
 
   [[nodiscard]] const duet::status& status() const noexcept { return m_status; }
 
@@ -130,3 +119,33 @@ class rpc_error : public std::system_error {
 
 template <>
 struct std::is_error_code_enum<duet::status_code> : std::true_type {};
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0 {
+
+DUET_INLINE std::string status_category_impl::message(int value) const {
+  return std::string(to_string(static_cast<status_code>(value)));
+}
+
+DUET_INLINE const std::error_category& status_category() noexcept {
+  static const status_category_impl instance;
+  return instance;
+}
+
+DUET_INLINE std::string status::to_string() const {
+  std::string text(duet::to_string(m_code));
+  if (!m_message.empty()) {
+    text += ": ";
+    text += m_message;
+  }
+  return text;
+}
+
+DUET_INLINE rpc_error::rpc_error(duet::status s)
+    : std::system_error(s.error_code(), s.message()), m_status(std::move(s)) {}
+
+}  // namespace duet::inline v0
+#endif
