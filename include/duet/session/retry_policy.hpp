@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <duet/loop/backoff.hpp>
 #include <duet/loop/deadline.hpp>
 #include <duet/status.hpp>
@@ -15,7 +17,7 @@ namespace detail {
 struct retry_plan;
 class retry_driver;
 // The retry loop (session/detail/retry_loop.hpp, included at the end).
-inline retry_driver run_attempts(retry_plan& plan);
+DUET_INLINE retry_driver run_attempts(retry_plan& plan);
 }  // namespace detail
 
 /// When and how a failed call is tried again (docs/call-semantics.md,

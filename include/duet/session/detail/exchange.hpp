@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <duet/coro/detail/frame_cache.hpp>
 #include <duet/session/detail/session_core.hpp>
 #include <duet/status.hpp>
@@ -55,9 +57,7 @@ class call_canceller {
     if (m_coro) std::exchange(m_coro, {}).destroy();
   }
 
-  static call_canceller on_loop(session_core& core, pending_call& call) {
-    co_await cancel_step{core, call};
-  }
+  static call_canceller on_loop(session_core& core, pending_call& call);
 
  private:
   explicit call_canceller(std::coroutine_handle<promise_type> coro) noexcept : m_coro(coro) {}
@@ -102,16 +102,7 @@ class exchange {
 
   /// After `core.start_call` said the call waits: hands `awaiting` to the
   /// call table and, when `stop` can be stopped, arms the stop path.
-  void suspend(session_core& core, std::coroutine_handle<> awaiting, const std::stop_token& stop) {
-    m_core = &core;
-    core.suspend_call(m_call, awaiting);
-    if (stop.stop_possible()) {
-      m_call.cancellable = true;
-      m_canceller = call_canceller::on_loop(core, m_call);
-      // May run at once if the token was stopped meanwhile: it only posts.
-      m_stop_callback.emplace(stop, stop_handler{this});
-    }
-  }
+  void suspend(session_core& core, std::coroutine_handle<> awaiting, const std::stop_token& stop);
 
   /// As the caller resumes: waits for a stop callback running on another
   /// thread right now (it lost the race, or it posted the canceller, which
@@ -138,3 +129,27 @@ class exchange {
 };
 
 }  // namespace duet::inline v0::detail
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0::detail {
+
+DUET_INLINE call_canceller call_canceller::on_loop(session_core& core, pending_call& call) {
+  co_await cancel_step{core, call};
+}
+
+DUET_INLINE void exchange::suspend(session_core& core, std::coroutine_handle<> awaiting, const std::stop_token& stop) {
+  m_core = &core;
+  core.suspend_call(m_call, awaiting);
+  if (stop.stop_possible()) {
+    m_call.cancellable = true;
+    m_canceller = call_canceller::on_loop(core, m_call);
+    // May run at once if the token was stopped meanwhile: it only posts.
+    m_stop_callback.emplace(stop, stop_handler{this});
+  }
+}
+
+}  // namespace duet::inline v0::detail
+#endif

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <duet/bytes.hpp>
 #include <duet/coro/detail/frame_cache.hpp>
 #include <duet/loop/deadline.hpp>
@@ -24,19 +26,7 @@ namespace duet::inline v0::detail {
 /// A uniform draw from [0, 1) for backoff jitter: a per-thread splitmix64
 /// sequence seeded from the clock and the thread's own state address, so
 /// that clients started together draw differently. Not for cryptography.
-[[nodiscard]] inline double jitter_unit() noexcept {
-  thread_local std::uint64_t state = 0;
-  if (state == 0) {
-    state = static_cast<std::uint64_t>(clock::now().time_since_epoch().count()) ^
-            static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&state));
-    state |= 1;
-  }
-  std::uint64_t z = (state += 0x9e3779b97f4a7c15u);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-  z ^= z >> 31;
-  return static_cast<double>(z >> 11) * 0x1.0p-53;
-}
+[[nodiscard]] DUET_INLINE double jitter_unit() noexcept;
 
 /// Registered with a session (`session_core::track`, id 0, which no cancel
 /// frame names) while a retried call waits between attempts: the end of
@@ -45,6 +35,14 @@ struct wake_on_close : running_request {
   std::stop_source* wake;
   explicit wake_on_close(std::stop_source& source) noexcept : wake(&source) { on_cancel = &fire; }
   static void fire(running_request& r) noexcept { static_cast<wake_on_close&>(r).wake->request_stop(); }
+};
+
+/// Passes a call's stop request on to the wait between its attempts. A named
+/// type, not a lambda: it is a field of `run_attempts`'s coroutine frame,
+/// which must have linkage where that function is not inline.
+struct stop_forwarder {
+  std::stop_source* wake;
+  void operator()() const noexcept { wake->request_stop(); }
 };
 
 /// The coroutine that runs a call's attempts when its retry policy applies
@@ -142,20 +140,7 @@ class retry_attempt {
   retry_attempt(const retry_attempt&) = delete;
   retry_attempt& operator=(const retry_attempt&) = delete;
 
-  bool await_ready() {
-    pending_call& call = m_exchange.call();
-    call.request_metadata = m_plan.request_metadata;
-    call.idempotency_key = m_plan.idempotency_key;
-    // The last attempt's response metadata is the call's.
-    if (m_plan.response_metadata != nullptr) m_plan.response_metadata->clear();
-    call.response_metadata = m_plan.response_metadata;
-    if (m_plan.stop.stop_requested()) return m_exchange.end_now(status_code::cancelled, "the call was cancelled");
-    if (m_core == nullptr) {
-      return m_exchange.end_now(status_code::unavailable,
-                                "the client has no connection right now (it is reconnecting)");
-    }
-    return m_core->start_call(call, m_deadline, m_plan.method, m_plan.encode, m_plan.arguments);
-  }
+  bool await_ready();
   void await_suspend(std::coroutine_handle<> awaiting) { m_exchange.suspend(*m_core, awaiting, m_plan.stop); }
   pending_call& await_resume() {
     m_exchange.settle();
@@ -173,7 +158,46 @@ class retry_attempt {
 /// policy does not retry, or the attempts, the deadline or the stop token
 /// run out; leaves the outcome in `plan.outcome` (and a success's value in
 /// the call, through `plan.accept`).
-inline retry_driver run_attempts(retry_plan& plan) {
+DUET_INLINE retry_driver run_attempts(retry_plan& plan);
+
+}  // namespace duet::inline v0::detail
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0::detail {
+
+DUET_INLINE double jitter_unit() noexcept {
+  thread_local std::uint64_t state = 0;
+  if (state == 0) {
+    state = static_cast<std::uint64_t>(clock::now().time_since_epoch().count()) ^
+            static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&state));
+    state |= 1;
+  }
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15u);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+  z ^= z >> 31;
+  return static_cast<double>(z >> 11) * 0x1.0p-53;
+}
+
+DUET_INLINE bool retry_attempt::await_ready() {
+  pending_call& call = m_exchange.call();
+  call.request_metadata = m_plan.request_metadata;
+  call.idempotency_key = m_plan.idempotency_key;
+  // The last attempt's response metadata is the call's.
+  if (m_plan.response_metadata != nullptr) m_plan.response_metadata->clear();
+  call.response_metadata = m_plan.response_metadata;
+  if (m_plan.stop.stop_requested()) return m_exchange.end_now(status_code::cancelled, "the call was cancelled");
+  if (m_core == nullptr) {
+    return m_exchange.end_now(status_code::unavailable,
+                              "the client has no connection right now (it is reconnecting)");
+  }
+  return m_core->start_call(call, m_deadline, m_plan.method, m_plan.encode, m_plan.arguments);
+}
+
+DUET_INLINE retry_driver run_attempts(retry_plan& plan) {
   const retry_policy& policy = plan.policy;
   const std::optional<time_point> deadline = plan.deadline;
   // A reconnecting client's attempts each go to the connection current
@@ -227,8 +251,7 @@ inline retry_driver run_attempts(retry_plan& plan) {
     // The wait ends early when the call is stopped or its one connection
     // ends (the stop state is this wait's only allocation).
     std::stop_source wake;
-    const auto forward = [&wake]() noexcept { wake.request_stop(); };
-    const std::stop_callback<decltype(forward)> on_stop(plan.stop, forward);
+    const std::stop_callback<stop_forwarder> on_stop(plan.stop, stop_forwarder{&wake});
     wake_on_close on_close(wake);
     if (core != nullptr) core->track(on_close);
     const bool waited = co_await loop->sleep_for(wait, wake.get_token());
@@ -242,3 +265,4 @@ inline retry_driver run_attempts(retry_plan& plan) {
 }
 
 }  // namespace duet::inline v0::detail
+#endif
