@@ -212,6 +212,13 @@ private:
   std::error_code m_error;
 };
 
+/// The first step of `socket_connect_awaiter`, which does not depend on the
+/// stream type: opens a socket for `where`, registers it with `loop` into
+/// `socket` and starts a non-blocking connect. True when that is over
+/// (connected, or `error` set); false while the connect is in progress.
+[[nodiscard]] DUET_INLINE bool start_connect(event_loop& loop, const endpoint& where, registered_socket& socket,
+                                             std::error_code& error) noexcept;
+
 /// The awaitable of `connect`: a non-blocking connect, completed when the
 /// socket turns writable, bounded by an optional timeout (error
 /// `timed_out`). Yields `connect_result<Stream>`.
@@ -231,24 +238,7 @@ public:
     if (m_linked) m_loop->forget_io(*m_socket.registration(), io_registration::direction::write);
   }
 
-  [[nodiscard]] bool await_ready() noexcept {
-    socket_address address;
-    if ((m_error = to_socket_address(m_where, address))) return true;
-    socket_fd fd = open_stream_socket(address.domain(), m_error);
-    if (m_error) return true;
-    try {
-      m_socket = registered_socket(*m_loop, std::move(fd));
-    } catch (const std::system_error& error) {
-      m_error = error.code();
-      return true;
-    }
-    if (::connect(m_socket.fd(), address.get(), address.m_length) == 0) return true;
-    if (errno == EINPROGRESS || errno == EINTR) return false;
-    // Includes EAGAIN from a Unix socket whose listener's backlog is full:
-    // reported as is (resource_unavailable_try_again), the caller may retry.
-    m_error = errno_code();
-    return true;
-  }
+  [[nodiscard]] bool await_ready() noexcept { return start_connect(*m_loop, m_where, m_socket, m_error); }
 
   void await_suspend(std::coroutine_handle<> awaiter) {
     m_waiter = awaiter;
@@ -367,6 +357,26 @@ DUET_INLINE bool socket_write_awaiter::attempt() noexcept {
       }
     }
   }
+}
+
+DUET_INLINE bool start_connect(event_loop& loop, const endpoint& where, registered_socket& socket,
+                               std::error_code& error) noexcept {
+  socket_address address;
+  if ((error = to_socket_address(where, address))) return true;
+  socket_fd fd = open_stream_socket(address.domain(), error);
+  if (error) return true;
+  try {
+    socket = registered_socket(loop, std::move(fd));
+  } catch (const std::system_error& e) {
+    error = e.code();
+    return true;
+  }
+  if (::connect(socket.fd(), address.get(), address.m_length) == 0) return true;
+  if (errno == EINPROGRESS || errno == EINTR) return false;
+  // Includes EAGAIN from a Unix socket whose listener's backlog is full:
+  // reported as is (resource_unavailable_try_again), the caller may retry.
+  error = errno_code();
+  return true;
 }
 
 }  // namespace duet::inline v0::detail
