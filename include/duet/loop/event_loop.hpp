@@ -234,6 +234,11 @@ private:
 
   void run_once();
 
+  // block_on's loop, which does not depend on the result type: resumes
+  // `driver` and runs turns until `done`; throws std::system_error
+  // (operation_canceled) if stop() comes first.
+  void run_until_done(std::coroutine_handle<> driver, const bool& done);
+
   reactor_kind m_kind;
   detail::wakeup m_wakeup;  // before m_reactor, which watches its fd
   detail::reactor_ref m_reactor;
@@ -341,15 +346,7 @@ public:
 
   decltype(auto) run(event_loop& loop) {
     const event_loop::thread_guard guard(loop);
-    m_handle.resume();
-    while (!m_handle.promise().m_done) {
-      loop.run_once();
-      if (m_handle.promise().m_done) break;
-      if (loop.m_stop.exchange(false, std::memory_order_acq_rel)) {
-        throw std::system_error(std::make_error_code(std::errc::operation_canceled),
-                                "duet: event_loop stopped before block_on's awaitable completed");
-      }
-    }
+    loop.run_until_done(m_handle, m_handle.promise().m_done);
     if constexpr (std::is_void_v<Result>) {
       m_handle.promise().result();
     } else if constexpr (std::is_lvalue_reference_v<Result>) {
@@ -473,6 +470,18 @@ DUET_INLINE void event_loop::run_once() {
   }
   for (std::size_t i = 0; i < m_running.size(); ++i) m_running[i].resume();
   m_running.clear();
+}
+
+DUET_INLINE void event_loop::run_until_done(std::coroutine_handle<> driver, const bool& done) {
+  driver.resume();
+  while (!done) {
+    run_once();
+    if (done) break;
+    if (m_stop.exchange(false, std::memory_order_acq_rel)) {
+      throw std::system_error(std::make_error_code(std::errc::operation_canceled),
+                              "duet: event_loop stopped before block_on's awaitable completed");
+    }
+  }
 }
 
 // Destroyed while suspended (its coroutine destroyed): unhook from the
