@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <coroutine>
 #include <stdexcept>  // std::logic_error, for awaiting an empty task
 #include <type_traits>
@@ -66,9 +68,7 @@ public:
   task<T> get_return_object() noexcept;
 };
 
-[[noreturn]] inline void throw_empty_task() {
-  throw std::logic_error("duet::task: co_await on an empty (default-constructed or moved-from) task");
-}
+[[noreturn]] DUET_INLINE void throw_empty_task();
 
 }  // namespace detail
 
@@ -186,3 +186,16 @@ task<T> detail::task_promise<T>::get_return_object() noexcept {
 }
 
 }  // namespace duet::inline v0
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0::detail {
+
+DUET_INLINE void throw_empty_task() {
+  throw std::logic_error("duet::task: co_await on an empty (default-constructed or moved-from) task");
+}
+
+}  // namespace duet::inline v0::detail
+#endif

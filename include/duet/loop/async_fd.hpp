@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <coroutine>
 #include <memory>
 #include <system_error>
@@ -31,20 +33,10 @@ public:
 
   /// Starts watching `fd` (already non-blocking). Throws std::system_error
   /// if the reactor refuses it.
-  async_fd(event_loop& loop, int fd) : m_loop(&loop), m_registration(std::make_unique<detail::io_registration>()) {
-    m_registration->m_fd = fd;
-    loop.add_io(*m_registration);
-  }
+  async_fd(event_loop& loop, int fd);
 
   async_fd(async_fd&& other) noexcept = default;
-  async_fd& operator=(async_fd&& other) noexcept {
-    if (this != &other) {
-      cancel();
-      m_loop = other.m_loop;
-      m_registration = std::move(other.m_registration);
-    }
-    return *this;
-  }
+  async_fd& operator=(async_fd&& other) noexcept;
   async_fd(const async_fd&) = delete;
   async_fd& operator=(const async_fd&) = delete;
   ~async_fd() { cancel(); }
@@ -59,11 +51,7 @@ public:
 
   /// Completes pending waits with `operation_canceled` and stops watching.
   /// Idempotent; later waits complete at once with `operation_canceled`.
-  void cancel() noexcept {
-    if (!m_registration) return;
-    m_loop->remove_io(*m_registration);
-    m_registration.reset();
-  }
+  void cancel() noexcept;
 
   /// The watched fd, or -1 after cancel().
   [[nodiscard]] int fd() const noexcept { return m_registration ? m_registration->m_fd : -1; }
@@ -116,3 +104,33 @@ inline async_fd::wait_awaiter async_fd::writable() noexcept {
 }
 
 }  // namespace duet::inline v0
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0 {
+
+DUET_INLINE async_fd::async_fd(event_loop& loop, int fd)
+    : m_loop(&loop), m_registration(std::make_unique<detail::io_registration>()) {
+  m_registration->m_fd = fd;
+  loop.add_io(*m_registration);
+}
+
+DUET_INLINE async_fd& async_fd::operator=(async_fd&& other) noexcept {
+  if (this != &other) {
+    cancel();
+    m_loop = other.m_loop;
+    m_registration = std::move(other.m_registration);
+  }
+  return *this;
+}
+
+DUET_INLINE void async_fd::cancel() noexcept {
+  if (!m_registration) return;
+  m_loop->remove_io(*m_registration);
+  m_registration.reset();
+}
+
+}  // namespace duet::inline v0
+#endif

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <climits>  // INT_MAX
@@ -84,31 +86,22 @@ class event_loop {
 public:
   /// A loop on the default backend (`default_reactor`). Throws
   /// std::system_error when the OS refuses the reactor or wake-up fd.
-  // Makes only the default backend: a program that never names another one
-  // compiles no other (detail::reactor_ref).
-  event_loop() : m_kind(default_reactor), m_reactor(make_reactor<default_reactor>(m_wakeup.fd())) {}
+  event_loop();
 
   /// A loop on backend `kind`. Throws std::system_error when the OS refuses
   /// it (or `reactor_kind::epoll` off Linux: function_not_supported).
-  explicit event_loop(reactor_kind kind)
-      : m_kind(kind),
-        m_reactor(kind == reactor_kind::epoll ? make_reactor<reactor_kind::epoll>(m_wakeup.fd())
-                                              : make_reactor<reactor_kind::poll>(m_wakeup.fd())) {}
+  explicit event_loop(reactor_kind kind);
 
   event_loop(const event_loop&) = delete;
   event_loop& operator=(const event_loop&) = delete;
+  ~event_loop();
 
   /// The backend this loop waits on.
   [[nodiscard]] reactor_kind kind() const noexcept { return m_kind; }
 
   /// Runs turns on the calling thread until `stop()`. A `stop()` made while
   /// the loop was not running makes the next `run()` return after one turn.
-  void run() {
-    const thread_guard guard(*this);
-    do {
-      run_once();
-    } while (!m_stop.exchange(false, std::memory_order_acq_rel));
-  }
+  void run();
 
   /// Makes `run()` (or `block_on`) return after the current turn. Thread-safe;
   /// wakes a sleeping loop.
@@ -202,19 +195,7 @@ public:
 
   /// Cancels both pending operations (their waiters are posted with
   /// `m_canceled` set) and stops watching the fd. Call it before close(2).
-  void remove_io(detail::io_registration& registration) noexcept {
-    for (auto which : {detail::io_registration::direction::read, detail::io_registration::direction::write}) {
-      detail::io_operation*& slot = registration.pending(which);
-      if (slot == nullptr) continue;
-      detail::io_operation* operation = std::exchange(slot, nullptr);
-      operation->m_canceled = true;
-      operation->m_linked = false;
-      // Posted, not resumed: close() is usually called from inside another
-      // coroutine, which must not be re-entered.
-      post_noexcept(operation->m_waiter);
-    }
-    m_reactor.remove(registration);
-  }
+  void remove_io(detail::io_registration& registration) noexcept;
 
 private:
   template <class Result>
@@ -246,53 +227,17 @@ private:
     event_loop& m_loop;
   };
 
-  void post_noexcept(std::coroutine_handle<> handle) noexcept {
-    try {
-      post(handle);
-    } catch (...) {
-      // Out of memory growing the queue: nothing sane is left to do with a
-      // waiter that must be resumed exactly once.
-      std::terminate();
-    }
-  }
+  void post_noexcept(std::coroutine_handle<> handle) noexcept;
 
   // How long the reactor may sleep this turn, in milliseconds (-1: no limit).
-  int turn_timeout() {
-    if (m_stop.load(std::memory_order_acquire)) return 0;
-    {
-      const std::lock_guard lock(m_mutex);
-      if (!m_posted.empty()) return 0;
-    }
-    if (m_timers.empty()) return -1;
-    const time_point next = m_timers.next_deadline();
-    const time_point now = clock::now();
-    if (next <= now) return 0;
-    // Rounded up: waking a little late is fine, waking early spins.
-    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - now).count();
-    return wait > INT_MAX ? INT_MAX : static_cast<int>(wait);
-  }
+  int turn_timeout();
 
-  void run_once() {
-    const int timeout = turn_timeout();
-    const bool woken = m_reactor.wait(timeout, m_ready);
-    if (woken) m_wakeup.drain();
+  void run_once();
 
-    // I/O completions. Only the reactor appends to m_ready, so resuming
-    // (which may start new operations) cannot disturb this walk.
-    for (std::size_t i = 0; i < m_ready.size(); ++i) m_ready[i].resume();
-    m_ready.clear();
-
-    if (!m_timers.empty()) m_timers.fire_expired(clock::now());
-
-    // Posted handles: swap the queue out under the mutex and walk it outside,
-    // keeping both vectors' capacity.
-    {
-      const std::lock_guard lock(m_mutex);
-      m_running.swap(m_posted);
-    }
-    for (std::size_t i = 0; i < m_running.size(); ++i) m_running[i].resume();
-    m_running.clear();
-  }
+  // block_on's loop, which does not depend on the result type: resumes
+  // `driver` and runs turns until `done`; throws std::system_error
+  // (operation_canceled) if stop() comes first.
+  void run_until_done(std::coroutine_handle<> driver, const bool& done);
 
   reactor_kind m_kind;
   detail::wakeup m_wakeup;  // before m_reactor, which watches its fd
@@ -336,60 +281,22 @@ public:
   sleep_awaiter(const sleep_awaiter&) = delete;
   sleep_awaiter& operator=(const sleep_awaiter&) = delete;
 
-  // Destroyed while suspended (its coroutine destroyed): unhook from the
-  // loop so nothing fires into a dead frame.
-  ~sleep_awaiter() {
-    m_stop_callback.reset();
-    m_loop->cancel_timer(*this);
-  }
+  ~sleep_awaiter();
 
-  [[nodiscard]] bool await_ready() noexcept {
-    if (m_token.stop_requested()) {
-      m_result = false;
-      return true;
-    }
-    if (m_when <= clock::now()) {
-      m_result = true;
-      return true;
-    }
-    return false;
-  }
+  [[nodiscard]] bool await_ready() noexcept;
 
-  void await_suspend(std::coroutine_handle<> awaiter) {
-    m_waiter = awaiter;
-    m_loop->start_timer(*this, m_when);
-    // May run on_stop right here if the token was triggered meanwhile: it
-    // posts, so the awaiter is never resumed inside its own await_suspend.
-    if (m_token.stop_possible()) m_stop_callback.emplace(m_token, stop_handler{this});
-  }
+  void await_suspend(std::coroutine_handle<> awaiter);
 
-  bool await_resume() noexcept {
-    // Waits for a stop callback running concurrently on another thread (it
-    // lost the race, so it returns at once).
-    m_stop_callback.reset();
-    m_loop->cancel_timer(*this);
-    return m_result;
-  }
+  bool await_resume() noexcept;
 
 private:
   struct stop_handler {
     sleep_awaiter* m_self;
-    void operator()() const noexcept {
-      if (m_self->m_claimed.exchange(true, std::memory_order_acq_rel)) return;
-      m_self->m_result = false;
-      // The timer belongs to the loop thread: leave it armed, the awaiter
-      // cancels it when it resumes there.
-      m_self->m_loop->post_noexcept(m_self->m_waiter);
-    }
+    void operator()() const noexcept;
   };
 
   // Timer and stop callback race to claim the single resumption.
-  static void on_timer(detail::timer_node& node) noexcept {
-    auto& self = static_cast<sleep_awaiter&>(node);
-    if (self.m_claimed.exchange(true, std::memory_order_acq_rel)) return;
-    self.m_result = true;
-    self.m_waiter.resume();
-  }
+  static void on_timer(detail::timer_node& node) noexcept;
 
   event_loop* m_loop;
   time_point m_when;
@@ -439,15 +346,7 @@ public:
 
   decltype(auto) run(event_loop& loop) {
     const event_loop::thread_guard guard(loop);
-    m_handle.resume();
-    while (!m_handle.promise().m_done) {
-      loop.run_once();
-      if (m_handle.promise().m_done) break;
-      if (loop.m_stop.exchange(false, std::memory_order_acq_rel)) {
-        throw std::system_error(std::make_error_code(std::errc::operation_canceled),
-                                "duet: event_loop stopped before block_on's awaitable completed");
-      }
-    }
+    loop.run_until_done(m_handle, m_handle.promise().m_done);
     if constexpr (std::is_void_v<Result>) {
       m_handle.promise().result();
     } else if constexpr (std::is_lvalue_reference_v<Result>) {
@@ -484,3 +383,156 @@ decltype(auto) event_loop::block_on(Awaitable&& awaitable) {
 static_assert(scheduler<event_loop>);
 
 }  // namespace duet::inline v0
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0 {
+
+// Makes only the default backend: a program that never names another one
+// compiles no other (detail::reactor_ref).
+DUET_INLINE event_loop::event_loop()
+    : m_kind(default_reactor), m_reactor(make_reactor<default_reactor>(m_wakeup.fd())) {}
+
+DUET_INLINE event_loop::event_loop(reactor_kind kind)
+    : m_kind(kind),
+      m_reactor(kind == reactor_kind::epoll ? make_reactor<reactor_kind::epoll>(m_wakeup.fd())
+                                            : make_reactor<reactor_kind::poll>(m_wakeup.fd())) {}
+
+// Out of line only so that separate compilation keeps the reactor's and the
+// wake-up fd's teardown out of the user's translation units.
+DUET_INLINE event_loop::~event_loop() = default;
+
+DUET_INLINE void event_loop::run() {
+  const thread_guard guard(*this);
+  do {
+    run_once();
+  } while (!m_stop.exchange(false, std::memory_order_acq_rel));
+}
+
+DUET_INLINE void event_loop::remove_io(detail::io_registration& registration) noexcept {
+  for (auto which : {detail::io_registration::direction::read, detail::io_registration::direction::write}) {
+    detail::io_operation*& slot = registration.pending(which);
+    if (slot == nullptr) continue;
+    detail::io_operation* operation = std::exchange(slot, nullptr);
+    operation->m_canceled = true;
+    operation->m_linked = false;
+    // Posted, not resumed: close() is usually called from inside another
+    // coroutine, which must not be re-entered.
+    post_noexcept(operation->m_waiter);
+  }
+  m_reactor.remove(registration);
+}
+
+DUET_INLINE void event_loop::post_noexcept(std::coroutine_handle<> handle) noexcept {
+  try {
+    post(handle);
+  } catch (...) {
+    // Out of memory growing the queue: nothing sane is left to do with a
+    // waiter that must be resumed exactly once.
+    std::terminate();
+  }
+}
+
+DUET_INLINE int event_loop::turn_timeout() {
+  if (m_stop.load(std::memory_order_acquire)) return 0;
+  {
+    const std::lock_guard lock(m_mutex);
+    if (!m_posted.empty()) return 0;
+  }
+  if (m_timers.empty()) return -1;
+  const time_point next = m_timers.next_deadline();
+  const time_point now = clock::now();
+  if (next <= now) return 0;
+  // Rounded up: waking a little late is fine, waking early spins.
+  const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - now).count();
+  return wait > INT_MAX ? INT_MAX : static_cast<int>(wait);
+}
+
+DUET_INLINE void event_loop::run_once() {
+  const int timeout = turn_timeout();
+  const bool woken = m_reactor.wait(timeout, m_ready);
+  if (woken) m_wakeup.drain();
+
+  // I/O completions. Only the reactor appends to m_ready, so resuming
+  // (which may start new operations) cannot disturb this walk.
+  for (std::size_t i = 0; i < m_ready.size(); ++i) m_ready[i].resume();
+  m_ready.clear();
+
+  if (!m_timers.empty()) m_timers.fire_expired(clock::now());
+
+  // Posted handles: swap the queue out under the mutex and walk it outside,
+  // keeping both vectors' capacity.
+  {
+    const std::lock_guard lock(m_mutex);
+    m_running.swap(m_posted);
+  }
+  for (std::size_t i = 0; i < m_running.size(); ++i) m_running[i].resume();
+  m_running.clear();
+}
+
+DUET_INLINE void event_loop::run_until_done(std::coroutine_handle<> driver, const bool& done) {
+  driver.resume();
+  while (!done) {
+    run_once();
+    if (done) break;
+    if (m_stop.exchange(false, std::memory_order_acq_rel)) {
+      throw std::system_error(std::make_error_code(std::errc::operation_canceled),
+                              "duet: event_loop stopped before block_on's awaitable completed");
+    }
+  }
+}
+
+// Destroyed while suspended (its coroutine destroyed): unhook from the
+// loop so nothing fires into a dead frame.
+DUET_INLINE sleep_awaiter::~sleep_awaiter() {
+  m_stop_callback.reset();
+  m_loop->cancel_timer(*this);
+}
+
+DUET_INLINE bool sleep_awaiter::await_ready() noexcept {
+  if (m_token.stop_requested()) {
+    m_result = false;
+    return true;
+  }
+  if (m_when <= clock::now()) {
+    m_result = true;
+    return true;
+  }
+  return false;
+}
+
+DUET_INLINE void sleep_awaiter::await_suspend(std::coroutine_handle<> awaiter) {
+  m_waiter = awaiter;
+  m_loop->start_timer(*this, m_when);
+  // May run on_stop right here if the token was triggered meanwhile: it
+  // posts, so the awaiter is never resumed inside its own await_suspend.
+  if (m_token.stop_possible()) m_stop_callback.emplace(m_token, stop_handler{this});
+}
+
+DUET_INLINE bool sleep_awaiter::await_resume() noexcept {
+  // Waits for a stop callback running concurrently on another thread (it
+  // lost the race, so it returns at once).
+  m_stop_callback.reset();
+  m_loop->cancel_timer(*this);
+  return m_result;
+}
+
+DUET_INLINE void sleep_awaiter::stop_handler::operator()() const noexcept {
+  if (m_self->m_claimed.exchange(true, std::memory_order_acq_rel)) return;
+  m_self->m_result = false;
+  // The timer belongs to the loop thread: leave it armed, the awaiter
+  // cancels it when it resumes there.
+  m_self->m_loop->post_noexcept(m_self->m_waiter);
+}
+
+DUET_INLINE void sleep_awaiter::on_timer(detail::timer_node& node) noexcept {
+  auto& self = static_cast<sleep_awaiter&>(node);
+  if (self.m_claimed.exchange(true, std::memory_order_acq_rel)) return;
+  self.m_result = true;
+  self.m_waiter.resume();
+}
+
+}  // namespace duet::inline v0
+#endif

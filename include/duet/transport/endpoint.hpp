@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <algorithm>  // std::copy
 #include <array>
 #include <cstddef>
@@ -74,10 +76,7 @@ public:
   [[nodiscard]] static std::optional<endpoint> parse(std::string_view text);
 
   /// As `parse`, but throws std::invalid_argument naming the bad text.
-  [[nodiscard]] static endpoint from_string(std::string_view text) {
-    if (auto parsed = parse(text)) return *std::move(parsed);
-    throw std::invalid_argument("duet::endpoint: cannot parse \"" + std::string(text) + "\"");
-  }
+  [[nodiscard]] static endpoint from_string(std::string_view text);
 
   [[nodiscard]] family kind() const noexcept { return m_family; }
   [[nodiscard]] bool is_ip() const noexcept { return m_family == family::ipv4 || m_family == family::ipv6; }
@@ -115,7 +114,20 @@ private:
   std::string m_path;
 };
 
-inline std::optional<std::uint16_t> endpoint::parse_port(std::string_view text) noexcept {
+}  // namespace duet::inline v0
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0 {
+
+DUET_INLINE endpoint endpoint::from_string(std::string_view text) {
+  if (auto parsed = parse(text)) return *std::move(parsed);
+  throw std::invalid_argument("duet::endpoint: cannot parse \"" + std::string(text) + "\"");
+}
+
+DUET_INLINE std::optional<std::uint16_t> endpoint::parse_port(std::string_view text) noexcept {
   if (text.empty() || text.size() > 5) return std::nullopt;
   unsigned value = 0;
   for (char c : text) {
@@ -126,7 +138,7 @@ inline std::optional<std::uint16_t> endpoint::parse_port(std::string_view text) 
   return static_cast<std::uint16_t>(value);
 }
 
-inline bool endpoint::parse_v4(std::string_view text, std::uint8_t* out) noexcept {
+DUET_INLINE bool endpoint::parse_v4(std::string_view text, std::uint8_t* out) noexcept {
   for (int part = 0; part < 4; ++part) {
     if (part > 0) {
       if (text.empty() || text.front() != '.') return false;
@@ -146,7 +158,7 @@ inline bool endpoint::parse_v4(std::string_view text, std::uint8_t* out) noexcep
   return text.empty();
 }
 
-inline bool endpoint::parse_v6(std::string_view text, std::array<std::uint8_t, 16>& out) noexcept {
+DUET_INLINE bool endpoint::parse_v6(std::string_view text, std::array<std::uint8_t, 16>& out) noexcept {
   // Groups before and after a "::", as 16-bit values; a trailing dotted IPv4
   // part counts as two groups.
   std::array<std::uint16_t, 8> head{};
@@ -215,7 +227,7 @@ inline bool endpoint::parse_v6(std::string_view text, std::array<std::uint8_t, 1
   return true;
 }
 
-inline std::optional<endpoint> endpoint::parse(std::string_view text) {
+DUET_INLINE std::optional<endpoint> endpoint::parse(std::string_view text) {
   if (text.starts_with("unix:")) {
     text.remove_prefix(5);
     if (text.empty()) return std::nullopt;
@@ -237,7 +249,7 @@ inline std::optional<endpoint> endpoint::parse(std::string_view text) {
   return ipv4(address, *port);
 }
 
-inline std::string endpoint::to_string() const {
+DUET_INLINE std::string endpoint::to_string() const {
   switch (m_family) {
     case family::none: return {};
     case family::unix_path: return "unix:" + m_path;
@@ -287,3 +299,4 @@ inline std::string endpoint::to_string() const {
 }
 
 }  // namespace duet::inline v0
+#endif

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <algorithm>
 #include <coroutine>
 #include <cstddef>
@@ -75,66 +77,21 @@ public:
   bool m_writer_closed = false;  // the writing end closed: end of stream after the bytes
   bool m_reader_closed = false;  // the reading end closed: writes fail
 
-  std::size_t push(const_buffer bytes) noexcept {
-    const std::size_t n = std::min(bytes.size(), m_ring.size() - m_size);
-    std::size_t tail = (m_head + m_size) % m_ring.size();
-    std::size_t copied = 0;
-    while (copied < n) {
-      const std::size_t chunk = std::min(n - copied, m_ring.size() - tail);
-      std::memcpy(m_ring.data() + tail, bytes.data() + copied, chunk);
-      copied += chunk;
-      tail = (tail + chunk) % m_ring.size();
-    }
-    m_size += n;
-    return n;
-  }
+  std::size_t push(const_buffer bytes) noexcept;
 
-  std::size_t pop(mutable_buffer into) noexcept {
-    const std::size_t n = std::min(into.size(), m_size);
-    std::size_t copied = 0;
-    while (copied < n) {
-      const std::size_t chunk = std::min(n - copied, m_ring.size() - m_head);
-      std::memcpy(into.data() + copied, m_ring.data() + m_head, chunk);
-      copied += chunk;
-      m_head = (m_head + chunk) % m_ring.size();
-    }
-    m_size -= n;
-    if (m_size == 0) m_head = 0;
-    return n;
-  }
+  std::size_t pop(mutable_buffer into) noexcept;
 };
 
 struct memory_channel {
   using post_type = void (*)(void*, std::coroutine_handle<>);
 
-  memory_channel(void* scheduler, post_type post, std::size_t capacity)
-      : m_scheduler(scheduler), m_post(post), m_pipes{memory_pipe(capacity), memory_pipe(capacity)} {}
+  memory_channel(void* scheduler, post_type post, std::size_t capacity);
 
   void post(std::coroutine_handle<> handle) noexcept { m_post(m_scheduler, handle); }
 
   // Moves bytes from the pending writer (if any) into the ring, then from the
   // ring to the pending reader (if any), completing whichever finished.
-  void pump(memory_pipe& pipe) noexcept {
-    if (memory_write_op* writer = pipe.m_writer) {
-      while (!writer->done()) {
-        const std::size_t n = pipe.push(writer->current());
-        if (n == 0) break;
-        writer->advance(n);
-      }
-      if (writer->done()) {
-        pipe.m_writer = nullptr;
-        writer->m_result = io_result{writer->m_total, {}};
-        post(writer->m_waiter);
-      }
-    }
-    if (memory_read_op* reader = pipe.m_reader; reader != nullptr && pipe.m_size > 0) {
-      pipe.m_reader = nullptr;
-      reader->m_result = io_result{pipe.pop(reader->m_buffer), {}};
-      post(reader->m_waiter);
-      // The read made room: the writer may move on.
-      if (pipe.m_writer != nullptr) pump(pipe);
-    }
-  }
+  void pump(memory_pipe& pipe) noexcept;
 
   void* m_scheduler;
   post_type m_post;
@@ -193,34 +150,7 @@ public:
   /// Closes this end: pending operations on it complete with
   /// `operation_canceled`; the peer gets end of stream after the buffered
   /// bytes. Idempotent.
-  void close() noexcept {
-    if (!m_channel || m_channel->m_closed[m_side]) return;
-    detail::memory_channel& channel = *m_channel;
-    channel.m_closed[m_side] = true;
-    const std::error_code canceled = std::make_error_code(std::errc::operation_canceled);
-
-    detail::memory_pipe& in = channel.m_pipes[m_side];
-    in.m_reader_closed = true;
-    if (auto* reader = std::exchange(in.m_reader, nullptr)) {
-      reader->m_result = io_result{0, canceled};
-      channel.post(reader->m_waiter);
-    }
-    if (auto* writer = std::exchange(in.m_writer, nullptr)) {
-      writer->m_result = io_result{0, std::make_error_code(std::errc::broken_pipe)};
-      channel.post(writer->m_waiter);
-    }
-
-    detail::memory_pipe& out = channel.m_pipes[1 - m_side];
-    out.m_writer_closed = true;
-    if (auto* writer = std::exchange(out.m_writer, nullptr)) {
-      writer->m_result = io_result{0, canceled};
-      channel.post(writer->m_waiter);
-    }
-    if (auto* reader = std::exchange(out.m_reader, nullptr)) {
-      reader->m_result = io_result{};  // a waiting reader means nothing is buffered: end of stream
-      channel.post(reader->m_waiter);
-    }
-  }
+  void close() noexcept;
 
   /// True until close() (false for a moved-from stream).
   [[nodiscard]] bool is_open() const noexcept { return m_channel && !m_channel->m_closed[m_side]; }
@@ -242,23 +172,7 @@ public:
   read_awaiter(detail::memory_channel* channel, int side, mutable_buffer buffer) noexcept
       : detail::memory_read_op{buffer, {}, {}}, m_channel(channel), m_side(side) {}
 
-  [[nodiscard]] bool await_ready() noexcept {
-    if (m_channel == nullptr || m_channel->m_closed[m_side]) {
-      m_result = io_result{0, std::make_error_code(std::errc::operation_canceled)};
-      return true;
-    }
-    detail::memory_pipe& pipe = m_channel->m_pipes[m_side];
-    if (pipe.m_size > 0 || m_buffer.empty()) {
-      m_result = io_result{pipe.pop(m_buffer), {}};
-      m_channel->pump(pipe);  // room was made: a waiting writer moves on
-      return true;
-    }
-    if (pipe.m_writer_closed) {
-      m_result = io_result{};
-      return true;
-    }
-    return false;
-  }
+  [[nodiscard]] bool await_ready() noexcept;
 
   void await_suspend(std::coroutine_handle<> awaiter) noexcept {
     m_waiter = awaiter;
@@ -280,33 +194,7 @@ public:
     m_buffers = buffers;
   }
 
-  [[nodiscard]] bool await_ready() noexcept {
-    if (m_channel == nullptr || m_channel->m_closed[m_side]) {
-      m_result = io_result{0, std::make_error_code(std::errc::operation_canceled)};
-      return true;
-    }
-    detail::memory_pipe& pipe = m_channel->m_pipes[1 - m_side];
-    if (pipe.m_reader_closed) {
-      m_result = io_result{0, std::make_error_code(std::errc::broken_pipe)};
-      return true;
-    }
-    (void)current();
-    while (!done()) {
-      const std::size_t n = pipe.push(current());
-      if (n > 0) {
-        advance(n);
-        continue;
-      }
-      if (pipe.m_reader == nullptr) break;
-      m_channel->pump(pipe);  // a waiting reader takes the full ring: room again
-    }
-    m_channel->pump(pipe);  // hand the bytes to a waiting reader
-    if (done()) {
-      m_result = io_result{m_total, {}};
-      return true;
-    }
-    return false;
-  }
+  [[nodiscard]] bool await_ready() noexcept;
 
   void await_suspend(std::coroutine_handle<> awaiter) noexcept {
     m_waiter = awaiter;
@@ -342,3 +230,144 @@ std::pair<memory_stream, memory_stream> make_memory_pair(Scheduler& loop, std::s
 static_assert(transport<memory_stream>);
 
 }  // namespace duet::inline v0
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0 {
+
+namespace detail {
+
+DUET_INLINE std::size_t memory_pipe::push(const_buffer bytes) noexcept {
+  const std::size_t n = std::min(bytes.size(), m_ring.size() - m_size);
+  std::size_t tail = (m_head + m_size) % m_ring.size();
+  std::size_t copied = 0;
+  while (copied < n) {
+    const std::size_t chunk = std::min(n - copied, m_ring.size() - tail);
+    std::memcpy(m_ring.data() + tail, bytes.data() + copied, chunk);
+    copied += chunk;
+    tail = (tail + chunk) % m_ring.size();
+  }
+  m_size += n;
+  return n;
+}
+
+DUET_INLINE std::size_t memory_pipe::pop(mutable_buffer into) noexcept {
+  const std::size_t n = std::min(into.size(), m_size);
+  std::size_t copied = 0;
+  while (copied < n) {
+    const std::size_t chunk = std::min(n - copied, m_ring.size() - m_head);
+    std::memcpy(into.data() + copied, m_ring.data() + m_head, chunk);
+    copied += chunk;
+    m_head = (m_head + chunk) % m_ring.size();
+  }
+  m_size -= n;
+  if (m_size == 0) m_head = 0;
+  return n;
+}
+
+DUET_INLINE memory_channel::memory_channel(void* scheduler, post_type post, std::size_t capacity)
+    : m_scheduler(scheduler), m_post(post), m_pipes{memory_pipe(capacity), memory_pipe(capacity)} {}
+
+DUET_INLINE void memory_channel::pump(memory_pipe& pipe) noexcept {
+  if (memory_write_op* writer = pipe.m_writer) {
+    while (!writer->done()) {
+      const std::size_t n = pipe.push(writer->current());
+      if (n == 0) break;
+      writer->advance(n);
+    }
+    if (writer->done()) {
+      pipe.m_writer = nullptr;
+      writer->m_result = io_result{writer->m_total, {}};
+      post(writer->m_waiter);
+    }
+  }
+  if (memory_read_op* reader = pipe.m_reader; reader != nullptr && pipe.m_size > 0) {
+    pipe.m_reader = nullptr;
+    reader->m_result = io_result{pipe.pop(reader->m_buffer), {}};
+    post(reader->m_waiter);
+    // The read made room: the writer may move on.
+    if (pipe.m_writer != nullptr) pump(pipe);
+  }
+}
+
+}  // namespace detail
+
+DUET_INLINE void memory_stream::close() noexcept {
+  if (!m_channel || m_channel->m_closed[m_side]) return;
+  detail::memory_channel& channel = *m_channel;
+  channel.m_closed[m_side] = true;
+  const std::error_code canceled = std::make_error_code(std::errc::operation_canceled);
+
+  detail::memory_pipe& in = channel.m_pipes[m_side];
+  in.m_reader_closed = true;
+  if (auto* reader = std::exchange(in.m_reader, nullptr)) {
+    reader->m_result = io_result{0, canceled};
+    channel.post(reader->m_waiter);
+  }
+  if (auto* writer = std::exchange(in.m_writer, nullptr)) {
+    writer->m_result = io_result{0, std::make_error_code(std::errc::broken_pipe)};
+    channel.post(writer->m_waiter);
+  }
+
+  detail::memory_pipe& out = channel.m_pipes[1 - m_side];
+  out.m_writer_closed = true;
+  if (auto* writer = std::exchange(out.m_writer, nullptr)) {
+    writer->m_result = io_result{0, canceled};
+    channel.post(writer->m_waiter);
+  }
+  if (auto* reader = std::exchange(out.m_reader, nullptr)) {
+    reader->m_result = io_result{};  // a waiting reader means nothing is buffered: end of stream
+    channel.post(reader->m_waiter);
+  }
+}
+
+DUET_INLINE bool memory_stream::read_awaiter::await_ready() noexcept {
+  if (m_channel == nullptr || m_channel->m_closed[m_side]) {
+    m_result = io_result{0, std::make_error_code(std::errc::operation_canceled)};
+    return true;
+  }
+  detail::memory_pipe& pipe = m_channel->m_pipes[m_side];
+  if (pipe.m_size > 0 || m_buffer.empty()) {
+    m_result = io_result{pipe.pop(m_buffer), {}};
+    m_channel->pump(pipe);  // room was made: a waiting writer moves on
+    return true;
+  }
+  if (pipe.m_writer_closed) {
+    m_result = io_result{};
+    return true;
+  }
+  return false;
+}
+
+DUET_INLINE bool memory_stream::write_awaiter::await_ready() noexcept {
+  if (m_channel == nullptr || m_channel->m_closed[m_side]) {
+    m_result = io_result{0, std::make_error_code(std::errc::operation_canceled)};
+    return true;
+  }
+  detail::memory_pipe& pipe = m_channel->m_pipes[1 - m_side];
+  if (pipe.m_reader_closed) {
+    m_result = io_result{0, std::make_error_code(std::errc::broken_pipe)};
+    return true;
+  }
+  (void)current();
+  while (!done()) {
+    const std::size_t n = pipe.push(current());
+    if (n > 0) {
+      advance(n);
+      continue;
+    }
+    if (pipe.m_reader == nullptr) break;
+    m_channel->pump(pipe);  // a waiting reader takes the full ring: room again
+  }
+  m_channel->pump(pipe);  // hand the bytes to a waiting reader
+  if (done()) {
+    m_result = io_result{m_total, {}};
+    return true;
+  }
+  return false;
+}
+
+}  // namespace duet::inline v0
+#endif

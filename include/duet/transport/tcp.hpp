@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <chrono>
 #include <optional>
 #include <span>
@@ -29,9 +31,7 @@ namespace duet::inline v0 {
 class tcp_stream {
 public:
   /// Adopts a connected, registered socket (used by connect and accept).
-  explicit tcp_stream(detail::registered_socket socket) noexcept : m_socket(std::move(socket)) {
-    if (m_socket.is_open()) detail::set_option(m_socket.fd(), IPPROTO_TCP, TCP_NODELAY, 1);
-  }
+  explicit tcp_stream(detail::registered_socket socket) noexcept;
 
   tcp_stream(tcp_stream&&) noexcept = default;
   tcp_stream& operator=(tcp_stream&&) noexcept = default;
@@ -98,21 +98,7 @@ public:
   /// 0 picks a free port (see `local_endpoint`). Throws std::system_error
   /// (address in use, permission denied, invalid_argument for a non-IP
   /// endpoint).
-  [[nodiscard]] static tcp_listener listen(event_loop& loop, const endpoint& where, int backlog = 128) {
-    detail::socket_address address;
-    if (const auto error = detail::to_socket_address(where.is_ip() ? where : endpoint{}, address)) {
-      throw std::system_error(error, "duet::tcp_listener::listen " + where.to_string());
-    }
-    std::error_code error;
-    detail::socket_fd fd = detail::open_stream_socket(address.domain(), error);
-    if (error) throw std::system_error(error, "duet::tcp_listener: socket");
-    detail::set_option(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1);
-    if (::bind(fd.get(), address.get(), address.m_length) != 0) {
-      throw std::system_error(detail::errno_code(), "duet::tcp_listener: bind " + where.to_string());
-    }
-    if (::listen(fd.get(), backlog) != 0) throw std::system_error(detail::errno_code(), "duet::tcp_listener: listen");
-    return tcp_listener(detail::registered_socket(loop, std::move(fd)));
-  }
+  [[nodiscard]] static tcp_listener listen(event_loop& loop, const endpoint& where, int backlog = 128);
 
   /// `co_await accept()` yields `accept_result<tcp_stream>`: the next
   /// connection, or an error (`operation_canceled` once closed; descriptor
@@ -139,3 +125,32 @@ static_assert(transport<tcp_stream>);
 static_assert(listener<tcp_listener>);
 
 }  // namespace duet::inline v0
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0 {
+
+DUET_INLINE tcp_stream::tcp_stream(detail::registered_socket socket) noexcept : m_socket(std::move(socket)) {
+  if (m_socket.is_open()) detail::set_option(m_socket.fd(), IPPROTO_TCP, TCP_NODELAY, 1);
+}
+
+DUET_INLINE tcp_listener tcp_listener::listen(event_loop& loop, const endpoint& where, int backlog) {
+  detail::socket_address address;
+  if (const auto error = detail::to_socket_address(where.is_ip() ? where : endpoint{}, address)) {
+    throw std::system_error(error, "duet::tcp_listener::listen " + where.to_string());
+  }
+  std::error_code error;
+  detail::socket_fd fd = detail::open_stream_socket(address.domain(), error);
+  if (error) throw std::system_error(error, "duet::tcp_listener: socket");
+  detail::set_option(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1);
+  if (::bind(fd.get(), address.get(), address.m_length) != 0) {
+    throw std::system_error(detail::errno_code(), "duet::tcp_listener: bind " + where.to_string());
+  }
+  if (::listen(fd.get(), backlog) != 0) throw std::system_error(detail::errno_code(), "duet::tcp_listener: listen");
+  return tcp_listener(detail::registered_socket(loop, std::move(fd)));
+}
+
+}  // namespace duet::inline v0
+#endif

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <chrono>
 #include <optional>
 #include <span>
@@ -84,14 +86,7 @@ public:
   unix_listener(unix_listener&& other) noexcept
       : m_socket(std::move(other.m_socket)), m_path(std::exchange(other.m_path, {})) {}
 
-  unix_listener& operator=(unix_listener&& other) noexcept {
-    if (this != &other) {
-      close();
-      m_socket = std::move(other.m_socket);
-      m_path = std::exchange(other.m_path, {});
-    }
-    return *this;
-  }
+  unix_listener& operator=(unix_listener&& other) noexcept;
 
   unix_listener(const unix_listener&) = delete;
   unix_listener& operator=(const unix_listener&) = delete;
@@ -100,26 +95,7 @@ public:
   /// Binds and listens on the Unix endpoint `where`. Throws
   /// std::system_error (path too long, directory missing, a live non-socket
   /// file in the way, invalid_argument for a non-Unix endpoint).
-  [[nodiscard]] static unix_listener listen(event_loop& loop, const endpoint& where, int backlog = 128) {
-    detail::socket_address address;
-    const endpoint target = where.kind() == endpoint::family::unix_path ? where : endpoint{};
-    if (const auto error = detail::to_socket_address(target, address)) {
-      throw std::system_error(error, "duet::unix_listener::listen " + where.to_string());
-    }
-    std::error_code error;
-    detail::socket_fd fd = detail::open_stream_socket(AF_UNIX, error);
-    if (error) throw std::system_error(error, "duet::unix_listener: socket");
-    detail::unlink_stale_socket(where.path());
-    if (::bind(fd.get(), address.get(), address.m_length) != 0) {
-      throw std::system_error(detail::errno_code(), "duet::unix_listener: bind " + where.to_string());
-    }
-    if (::listen(fd.get(), backlog) != 0) {
-      const auto listen_error = detail::errno_code();
-      ::unlink(where.path().c_str());
-      throw std::system_error(listen_error, "duet::unix_listener: listen");
-    }
-    return unix_listener(detail::registered_socket(loop, std::move(fd)), where.path());
-  }
+  [[nodiscard]] static unix_listener listen(event_loop& loop, const endpoint& where, int backlog = 128);
 
   /// `co_await accept()` yields `accept_result<unix_stream>`; see
   /// `tcp_listener::accept`.
@@ -129,11 +105,7 @@ public:
 
   /// Stops listening and removes the socket file; a pending accept
   /// completes with `operation_canceled`. Idempotent.
-  void close() noexcept {
-    if (!m_socket.is_open()) return;
-    m_socket.close();
-    detail::unlink_stale_socket(m_path);
-  }
+  void close() noexcept;
 
   [[nodiscard]] bool is_open() const noexcept { return m_socket.is_open(); }
 
@@ -151,3 +123,48 @@ static_assert(transport<unix_stream>);
 static_assert(listener<unix_listener>);
 
 }  // namespace duet::inline v0
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0 {
+
+DUET_INLINE unix_listener& unix_listener::operator=(unix_listener&& other) noexcept {
+  if (this != &other) {
+    close();
+    m_socket = std::move(other.m_socket);
+    m_path = std::exchange(other.m_path, {});
+  }
+  return *this;
+}
+
+DUET_INLINE unix_listener unix_listener::listen(event_loop& loop, const endpoint& where, int backlog) {
+  detail::socket_address address;
+  const endpoint target = where.kind() == endpoint::family::unix_path ? where : endpoint{};
+  if (const auto error = detail::to_socket_address(target, address)) {
+    throw std::system_error(error, "duet::unix_listener::listen " + where.to_string());
+  }
+  std::error_code error;
+  detail::socket_fd fd = detail::open_stream_socket(AF_UNIX, error);
+  if (error) throw std::system_error(error, "duet::unix_listener: socket");
+  detail::unlink_stale_socket(where.path());
+  if (::bind(fd.get(), address.get(), address.m_length) != 0) {
+    throw std::system_error(detail::errno_code(), "duet::unix_listener: bind " + where.to_string());
+  }
+  if (::listen(fd.get(), backlog) != 0) {
+    const auto listen_error = detail::errno_code();
+    ::unlink(where.path().c_str());
+    throw std::system_error(listen_error, "duet::unix_listener: listen");
+  }
+  return unix_listener(detail::registered_socket(loop, std::move(fd)), where.path());
+}
+
+DUET_INLINE void unix_listener::close() noexcept {
+  if (!m_socket.is_open()) return;
+  m_socket.close();
+  detail::unlink_stale_socket(m_path);
+}
+
+}  // namespace duet::inline v0
+#endif

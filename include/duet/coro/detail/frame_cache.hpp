@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <cstddef>
 #include <new>
 
@@ -101,20 +103,7 @@ class frame_cache {
 
   // Empties the cache when the thread ends and closes it to later frees.
   struct drain_at_exit {
-    ~drain_at_exit() {
-      lists& l = thread_lists();
-      l.open = false;
-      for (std::size_t c = 0; c < class_count; ++c) {
-        while (free_block* b = l.heads[c]) {
-#if defined(DUET_DETAIL_ASAN)
-          ASAN_UNPOISON_MEMORY_REGION(b, class_bytes(c));
-#endif
-          l.heads[c] = b->next;
-          ::operator delete(b);
-        }
-      }
-      l.cached_bytes = 0;
-    }
+    ~drain_at_exit();
   };
 
   static constexpr std::size_t size_class(std::size_t size) noexcept {
@@ -142,3 +131,27 @@ struct pooled_frame {
 };
 
 }  // namespace duet::inline v0::detail
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0::detail {
+
+DUET_INLINE frame_cache::drain_at_exit::~drain_at_exit() {
+  lists& l = thread_lists();
+  l.open = false;
+  for (std::size_t c = 0; c < class_count; ++c) {
+    while (free_block* b = l.heads[c]) {
+#if defined(DUET_DETAIL_ASAN)
+      ASAN_UNPOISON_MEMORY_REGION(b, class_bytes(c));
+#endif
+      l.heads[c] = b->next;
+      ::operator delete(b);
+    }
+  }
+  l.cached_bytes = 0;
+}
+
+}  // namespace duet::inline v0::detail
+#endif

@@ -3,6 +3,8 @@
 // The one header of duet's transport layer that includes the POSIX socket
 // headers: everything that talks to the kernel about sockets is here.
 
+#include <duet/config.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -75,7 +77,64 @@ struct socket_address {
 
 /// Converts `where` to a sockaddr; invalid_argument for an empty endpoint,
 /// filename_too_long for a Unix path that does not fit sun_path.
-[[nodiscard]] inline std::error_code to_socket_address(const endpoint& where, socket_address& out) noexcept {
+[[nodiscard]] DUET_INLINE std::error_code to_socket_address(const endpoint& where, socket_address& out) noexcept;
+
+/// Converts a kernel-filled sockaddr back to an endpoint (empty if the
+/// family is unknown or the Unix socket is unnamed).
+[[nodiscard]] DUET_INLINE endpoint from_socket_address(const sockaddr_storage& storage, socklen_t length);
+
+/// A non-blocking, close-on-exec stream socket of `domain`, or an error.
+[[nodiscard]] DUET_INLINE socket_fd open_stream_socket(int domain, std::error_code& error) noexcept;
+
+/// Accepts one pending connection as a non-blocking, close-on-exec socket.
+/// Returns an invalid fd and sets `error` (EAGAIN included) on failure.
+[[nodiscard]] DUET_INLINE socket_fd accept_socket(int listener, std::error_code& error) noexcept;
+
+DUET_INLINE void set_option(int fd, int level, int name, int value) noexcept;
+
+/// The pending error of a socket (SO_ERROR), e.g. after a connect.
+[[nodiscard]] DUET_INLINE std::error_code pending_error(int fd) noexcept;
+
+[[nodiscard]] DUET_INLINE endpoint local_endpoint(int fd);
+
+[[nodiscard]] DUET_INLINE endpoint remote_endpoint(int fd);
+
+/// The result of one non-blocking system call: a byte count, or an errno
+/// (EAGAIN meaning "wait for readiness").
+struct syscall_result {
+  std::size_t bytes = 0;
+  int error = 0;
+};
+
+/// One recv(2) into `buffer`, retried on EINTR.
+[[nodiscard]] DUET_INLINE syscall_result receive_some(int fd, mutable_buffer buffer) noexcept;
+
+/// How many buffers one gather call passes at most.
+inline constexpr std::size_t max_gather =
+#if defined(IOV_MAX)
+    IOV_MAX < 1024 ? IOV_MAX : 1024;
+#else
+    16;
+#endif
+
+/// One gather send of `buffers`, the first of which starts `offset` bytes
+/// in, at most `max_gather` buffers; SIGPIPE suppressed; retried on EINTR.
+[[nodiscard]] DUET_INLINE syscall_result send_gather(int fd, std::span<const const_buffer> buffers,
+                                                     std::size_t offset) noexcept;
+
+/// Removes a stale Unix socket file at `path` (only if it is a socket, so
+/// a mistyped path never deletes a regular file).
+DUET_INLINE void unlink_stale_socket(const std::string& path) noexcept;
+
+}  // namespace duet::inline v0::detail
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0::detail {
+
+DUET_INLINE std::error_code to_socket_address(const endpoint& where, socket_address& out) noexcept {
   out = socket_address{};
   switch (where.kind()) {
     case endpoint::family::ipv4: {
@@ -112,9 +171,7 @@ struct socket_address {
   return std::make_error_code(std::errc::invalid_argument);
 }
 
-/// Converts a kernel-filled sockaddr back to an endpoint (empty if the
-/// family is unknown or the Unix socket is unnamed).
-[[nodiscard]] inline endpoint from_socket_address(const sockaddr_storage& storage, socklen_t length) {
+DUET_INLINE endpoint from_socket_address(const sockaddr_storage& storage, socklen_t length) {
   switch (storage.ss_family) {
     case AF_INET: {
       sockaddr_in address{};
@@ -146,8 +203,7 @@ struct socket_address {
   }
 }
 
-/// A non-blocking, close-on-exec stream socket of `domain`, or an error.
-[[nodiscard]] inline socket_fd open_stream_socket(int domain, std::error_code& error) noexcept {
+DUET_INLINE socket_fd open_stream_socket(int domain, std::error_code& error) noexcept {
 #if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
   socket_fd fd(::socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) error = errno_code();
@@ -170,9 +226,7 @@ struct socket_address {
   return fd;
 }
 
-/// Accepts one pending connection as a non-blocking, close-on-exec socket.
-/// Returns an invalid fd and sets `error` (EAGAIN included) on failure.
-[[nodiscard]] inline socket_fd accept_socket(int listener, std::error_code& error) noexcept {
+DUET_INLINE socket_fd accept_socket(int listener, std::error_code& error) noexcept {
 #if defined(__linux__)
   socket_fd fd(::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
   if (!fd.valid()) error = errno_code();
@@ -194,41 +248,32 @@ struct socket_address {
   return fd;
 }
 
-inline void set_option(int fd, int level, int name, int value) noexcept {
+DUET_INLINE void set_option(int fd, int level, int name, int value) noexcept {
   ::setsockopt(fd, level, name, &value, sizeof value);
 }
 
-/// The pending error of a socket (SO_ERROR), e.g. after a connect.
-[[nodiscard]] inline std::error_code pending_error(int fd) noexcept {
+DUET_INLINE std::error_code pending_error(int fd) noexcept {
   int value = 0;
   socklen_t length = sizeof value;
   if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length) != 0) return errno_code();
   return value == 0 ? std::error_code{} : errno_code(value);
 }
 
-[[nodiscard]] inline endpoint local_endpoint(int fd) {
+DUET_INLINE endpoint local_endpoint(int fd) {
   sockaddr_storage storage{};
   socklen_t length = sizeof storage;
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) return endpoint{};
   return from_socket_address(storage, length);
 }
 
-[[nodiscard]] inline endpoint remote_endpoint(int fd) {
+DUET_INLINE endpoint remote_endpoint(int fd) {
   sockaddr_storage storage{};
   socklen_t length = sizeof storage;
   if (::getpeername(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) return endpoint{};
   return from_socket_address(storage, length);
 }
 
-/// The result of one non-blocking system call: a byte count, or an errno
-/// (EAGAIN meaning "wait for readiness").
-struct syscall_result {
-  std::size_t bytes = 0;
-  int error = 0;
-};
-
-/// One recv(2) into `buffer`, retried on EINTR.
-[[nodiscard]] inline syscall_result receive_some(int fd, mutable_buffer buffer) noexcept {
+DUET_INLINE syscall_result receive_some(int fd, mutable_buffer buffer) noexcept {
   for (;;) {
     const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
     if (n >= 0) return {static_cast<std::size_t>(n), 0};
@@ -236,18 +281,7 @@ struct syscall_result {
   }
 }
 
-/// How many buffers one gather call passes at most.
-inline constexpr std::size_t max_gather =
-#if defined(IOV_MAX)
-    IOV_MAX < 1024 ? IOV_MAX : 1024;
-#else
-    16;
-#endif
-
-/// One gather send of `buffers`, the first of which starts `offset` bytes
-/// in, at most `max_gather` buffers; SIGPIPE suppressed; retried on EINTR.
-[[nodiscard]] inline syscall_result send_gather(int fd, std::span<const const_buffer> buffers,
-                                                std::size_t offset) noexcept {
+DUET_INLINE syscall_result send_gather(int fd, std::span<const const_buffer> buffers, std::size_t offset) noexcept {
   std::array<iovec, max_gather> vectors;
   std::size_t count = 0;
   for (std::size_t i = 0; i < buffers.size() && count < max_gather; ++i) {
@@ -274,11 +308,10 @@ inline constexpr std::size_t max_gather =
   }
 }
 
-/// Removes a stale Unix socket file at `path` (only if it is a socket, so
-/// a mistyped path never deletes a regular file).
-inline void unlink_stale_socket(const std::string& path) noexcept {
+DUET_INLINE void unlink_stale_socket(const std::string& path) noexcept {
   struct stat info {};
   if (!path.empty() && ::lstat(path.c_str(), &info) == 0 && S_ISSOCK(info.st_mode)) ::unlink(path.c_str());
 }
 
 }  // namespace duet::inline v0::detail
+#endif

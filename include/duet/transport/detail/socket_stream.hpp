@@ -6,6 +6,8 @@
 // state lives in the awaiter (the coroutine frame), so no operation
 // allocates.
 
+#include <duet/config.hpp>
+
 #include <chrono>
 #include <coroutine>
 #include <cstddef>
@@ -35,24 +37,12 @@ public:
   registered_socket() noexcept = default;
 
   /// Registers `fd` with `loop`; throws std::system_error (closing `fd`).
-  registered_socket(event_loop& loop, socket_fd fd)
-      : m_loop(&loop), m_registration(std::make_unique<io_registration>()) {
-    m_registration->m_fd = fd.get();
-    loop.add_io(*m_registration);  // throws: `fd` still owns the descriptor
-    (void)fd.release();
-  }
+  registered_socket(event_loop& loop, socket_fd fd);
 
   registered_socket(registered_socket&& other) noexcept
       : m_loop(other.m_loop), m_registration(std::move(other.m_registration)) {}
 
-  registered_socket& operator=(registered_socket&& other) noexcept {
-    if (this != &other) {
-      close();
-      m_loop = other.m_loop;
-      m_registration = std::move(other.m_registration);
-    }
-    return *this;
-  }
+  registered_socket& operator=(registered_socket&& other) noexcept;
 
   registered_socket(const registered_socket&) = delete;
   registered_socket& operator=(const registered_socket&) = delete;
@@ -60,12 +50,7 @@ public:
 
   /// Cancels pending operations (they complete with operation_canceled on
   /// a later turn), deregisters, then closes the fd. Idempotent.
-  void close() noexcept {
-    if (!m_registration) return;
-    m_loop->remove_io(*m_registration);
-    ::close(m_registration->m_fd);
-    m_registration.reset();
-  }
+  void close() noexcept;
 
   [[nodiscard]] bool is_open() const noexcept { return m_registration != nullptr; }
   [[nodiscard]] int fd() const noexcept { return m_registration ? m_registration->m_fd : -1; }
@@ -134,21 +119,7 @@ public:
 
 private:
   // True when the read completed (data, end of stream or an error).
-  bool attempt() noexcept {
-    const syscall_result r = receive_some(m_registration->m_fd, m_buffer);
-    if (r.error != 0 && would_block(r.error)) {
-      m_registration->m_maybe_readable = false;
-      return false;
-    }
-    // A short read emptied the socket's buffer (a stream socket returns
-    // what it holds, up to the request); unless the peer hung up, whose end
-    // of stream the next read must see without waiting.
-    if (r.error == 0 && r.bytes != 0 && r.bytes < m_buffer.size() && !m_registration->m_read_closed) {
-      m_registration->m_maybe_readable = false;
-    }
-    m_result = io_result{r.bytes, r.error != 0 ? errno_code(r.error) : std::error_code{}};
-    return true;
-  }
+  bool attempt() noexcept;
 
   static bool perform(io_operation& operation) noexcept { return static_cast<socket_read_awaiter&>(operation).attempt(); }
 
@@ -178,39 +149,7 @@ public:
   }
 
 private:
-  bool attempt() noexcept {
-    for (;;) {
-      // Skip what is sent (and empty buffers).
-      while (m_index < m_buffers.size() && m_offset == m_buffers[m_index].size()) {
-        ++m_index;
-        m_offset = 0;
-      }
-      if (m_index == m_buffers.size()) {
-        m_result = io_result{m_total, {}};
-        return true;
-      }
-      const syscall_result r = send_gather(m_registration->m_fd, m_buffers.subspan(m_index), m_offset);
-      if (r.error != 0) {
-        if (would_block(r.error)) return false;
-        m_result = io_result{0, errno_code(r.error)};
-        return true;
-      }
-      m_total += r.bytes;
-      // Walk the sent bytes over the buffers.
-      std::size_t sent = r.bytes;
-      while (sent > 0) {
-        const std::size_t left = m_buffers[m_index].size() - m_offset;
-        if (sent < left) {
-          m_offset += sent;
-          sent = 0;
-        } else {
-          sent -= left;
-          ++m_index;
-          m_offset = 0;
-        }
-      }
-    }
-  }
+  bool attempt() noexcept;
 
   static bool perform(io_operation& operation) noexcept {
     return static_cast<socket_write_awaiter&>(operation).attempt();
@@ -273,6 +212,13 @@ private:
   std::error_code m_error;
 };
 
+/// The first step of `socket_connect_awaiter`, which does not depend on the
+/// stream type: opens a socket for `where`, registers it with `loop` into
+/// `socket` and starts a non-blocking connect. True when that is over
+/// (connected, or `error` set); false while the connect is in progress.
+[[nodiscard]] DUET_INLINE bool start_connect(event_loop& loop, const endpoint& where, registered_socket& socket,
+                                             std::error_code& error) noexcept;
+
 /// The awaitable of `connect`: a non-blocking connect, completed when the
 /// socket turns writable, bounded by an optional timeout (error
 /// `timed_out`). Yields `connect_result<Stream>`.
@@ -292,24 +238,7 @@ public:
     if (m_linked) m_loop->forget_io(*m_socket.registration(), io_registration::direction::write);
   }
 
-  [[nodiscard]] bool await_ready() noexcept {
-    socket_address address;
-    if ((m_error = to_socket_address(m_where, address))) return true;
-    socket_fd fd = open_stream_socket(address.domain(), m_error);
-    if (m_error) return true;
-    try {
-      m_socket = registered_socket(*m_loop, std::move(fd));
-    } catch (const std::system_error& error) {
-      m_error = error.code();
-      return true;
-    }
-    if (::connect(m_socket.fd(), address.get(), address.m_length) == 0) return true;
-    if (errno == EINPROGRESS || errno == EINTR) return false;
-    // Includes EAGAIN from a Unix socket whose listener's backlog is full:
-    // reported as is (resource_unavailable_try_again), the caller may retry.
-    m_error = errno_code();
-    return true;
-  }
+  [[nodiscard]] bool await_ready() noexcept { return start_connect(*m_loop, m_where, m_socket, m_error); }
 
   void await_suspend(std::coroutine_handle<> awaiter) {
     m_waiter = awaiter;
@@ -350,3 +279,105 @@ private:
 };
 
 }  // namespace duet::inline v0::detail
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0::detail {
+
+DUET_INLINE registered_socket::registered_socket(event_loop& loop, socket_fd fd)
+    : m_loop(&loop), m_registration(std::make_unique<io_registration>()) {
+  m_registration->m_fd = fd.get();
+  loop.add_io(*m_registration);  // throws: `fd` still owns the descriptor
+  (void)fd.release();
+}
+
+DUET_INLINE registered_socket& registered_socket::operator=(registered_socket&& other) noexcept {
+  if (this != &other) {
+    close();
+    m_loop = other.m_loop;
+    m_registration = std::move(other.m_registration);
+  }
+  return *this;
+}
+
+DUET_INLINE void registered_socket::close() noexcept {
+  if (!m_registration) return;
+  m_loop->remove_io(*m_registration);
+  ::close(m_registration->m_fd);
+  m_registration.reset();
+}
+
+DUET_INLINE bool socket_read_awaiter::attempt() noexcept {
+  const syscall_result r = receive_some(m_registration->m_fd, m_buffer);
+  if (r.error != 0 && would_block(r.error)) {
+    m_registration->m_maybe_readable = false;
+    return false;
+  }
+  // A short read emptied the socket's buffer (a stream socket returns
+  // what it holds, up to the request); unless the peer hung up, whose end
+  // of stream the next read must see without waiting.
+  if (r.error == 0 && r.bytes != 0 && r.bytes < m_buffer.size() && !m_registration->m_read_closed) {
+    m_registration->m_maybe_readable = false;
+  }
+  m_result = io_result{r.bytes, r.error != 0 ? errno_code(r.error) : std::error_code{}};
+  return true;
+}
+
+DUET_INLINE bool socket_write_awaiter::attempt() noexcept {
+  for (;;) {
+    // Skip what is sent (and empty buffers).
+    while (m_index < m_buffers.size() && m_offset == m_buffers[m_index].size()) {
+      ++m_index;
+      m_offset = 0;
+    }
+    if (m_index == m_buffers.size()) {
+      m_result = io_result{m_total, {}};
+      return true;
+    }
+    const syscall_result r = send_gather(m_registration->m_fd, m_buffers.subspan(m_index), m_offset);
+    if (r.error != 0) {
+      if (would_block(r.error)) return false;
+      m_result = io_result{0, errno_code(r.error)};
+      return true;
+    }
+    m_total += r.bytes;
+    // Walk the sent bytes over the buffers.
+    std::size_t sent = r.bytes;
+    while (sent > 0) {
+      const std::size_t left = m_buffers[m_index].size() - m_offset;
+      if (sent < left) {
+        m_offset += sent;
+        sent = 0;
+      } else {
+        sent -= left;
+        ++m_index;
+        m_offset = 0;
+      }
+    }
+  }
+}
+
+DUET_INLINE bool start_connect(event_loop& loop, const endpoint& where, registered_socket& socket,
+                               std::error_code& error) noexcept {
+  socket_address address;
+  if ((error = to_socket_address(where, address))) return true;
+  socket_fd fd = open_stream_socket(address.domain(), error);
+  if (error) return true;
+  try {
+    socket = registered_socket(loop, std::move(fd));
+  } catch (const std::system_error& e) {
+    error = e.code();
+    return true;
+  }
+  if (::connect(socket.fd(), address.get(), address.m_length) == 0) return true;
+  if (errno == EINPROGRESS || errno == EINTR) return false;
+  // Includes EAGAIN from a Unix socket whose listener's backlog is full:
+  // reported as is (resource_unavailable_try_again), the caller may retry.
+  error = errno_code();
+  return true;
+}
+
+}  // namespace duet::inline v0::detail
+#endif
