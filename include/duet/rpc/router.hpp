@@ -175,8 +175,22 @@ class async_request {
  public:
   /// Counts the handler as running and, for a request, registers it for
   /// cancel frames and the end of the connection.
-  async_request(session_core& s, const frame_header& header, std::string_view method_name, std::uint32_t method_id,
-                const server_interceptors* interceptors);
+  // Defined here, not in the definitions below: GCC 12 ignores gnu::noinline
+  // on a constructor's definition outside its class (and warns when an inline
+  // definition follows a declaration that has it).
+  [[gnu::noinline]] async_request(session_core& s, const frame_header& header, std::string_view method_name,
+                                  std::uint32_t method_id, const server_interceptors* interceptors)
+      : session(s),
+        id(header.id),
+        wants_answer(header.kind == frame_kind::request),
+        context(s.loop(), method_name, method_id, wants_answer),
+        hooks(interceptors) {
+    session.handler_started();
+    m_link.id = id;
+    m_link.on_cancel = &link::cancel;
+    m_link.context = &context;
+    if (wants_answer) session.track(m_link);
+  }
   async_request(const async_request&) = delete;
   async_request& operator=(const async_request&) = delete;
   ~async_request();
@@ -508,21 +522,6 @@ DUET_INLINE status status_of_current_exception() {
   const status failure = status_of_current_exception();
   hooks.after(context, failure);
   if (context.expects_response()) session.send_error(id, failure, call_context_access::response_metadata(context));
-}
-
-[[gnu::noinline]] DUET_INLINE async_request::async_request(session_core& s, const frame_header& header,
-                                                       std::string_view method_name, std::uint32_t method_id,
-                                                       const server_interceptors* interceptors)
-    : session(s),
-      id(header.id),
-      wants_answer(header.kind == frame_kind::request),
-      context(s.loop(), method_name, method_id, wants_answer),
-      hooks(interceptors) {
-  session.handler_started();
-  m_link.id = id;
-  m_link.on_cancel = &link::cancel;
-  m_link.context = &context;
-  if (wants_answer) session.track(m_link);
 }
 
 DUET_INLINE async_request::~async_request() = default;
