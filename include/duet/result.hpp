@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <duet/status.hpp>
 
 #include <type_traits>
@@ -87,9 +89,7 @@ class [[nodiscard]] result<void> {
   explicit operator bool() const noexcept { return has_value(); }
 
   /// Returns when ok; throws rpc_error carrying the status otherwise.
-  void value() const {
-    if (!m_status.ok()) throw rpc_error(m_status);
-  }
+  void value() const;
 
   [[nodiscard]] status error() const { return m_status; }
   [[nodiscard]] status_code code() const noexcept { return m_status.code(); }
@@ -99,3 +99,16 @@ class [[nodiscard]] result<void> {
 };
 
 }  // namespace duet::inline v0
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0 {
+
+DUET_INLINE void result<void>::value() const {
+  if (!m_status.ok()) throw rpc_error(m_status);
+}
+
+}  // namespace duet::inline v0
+#endif

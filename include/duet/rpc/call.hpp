@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <duet/codec/codec.hpp>
 #include <duet/coro/task.hpp>
 #include <duet/result.hpp>
@@ -44,93 +46,32 @@ using result_acceptor = const char* (*)(void* call, const_buffer payload);
 class untyped_call {
  public:
   untyped_call(call_target target, const client_interceptor_list* interceptors, std::string_view method_name,
-               const call_options& options, std::uint32_t method, const retry_policy* retry)
-      : m_core(target.core), m_slot(target.slot), m_options(options), m_method(method), m_method_name(method_name) {
-    m_hooks.list = interceptors;
-    if (retry != nullptr && retry->max_attempts > 1) m_retry.emplace(*retry);
-  }
+               const call_options& options, std::uint32_t method, const retry_policy* retry);
   // Only before it is awaited: moving a call under way would move its slot
   // in the call table.
-  untyped_call(untyped_call&& other) noexcept
-      : m_core(other.m_core), m_slot(other.m_slot), m_options(std::move(other.m_options)), m_method(other.m_method),
-        m_method_name(other.m_method_name), m_retry(std::move(other.m_retry)) {
-    m_hooks.list = other.m_hooks.list;
-  }
+  untyped_call(untyped_call&& other) noexcept;
   untyped_call(const untyped_call&) = delete;
   untyped_call& operator=(const untyped_call&) = delete;
   untyped_call& operator=(untyped_call&&) = delete;
-  ~untyped_call() = default;
+  ~untyped_call();
 
   /// `await_ready`: runs the interceptors' before hooks and starts the
   /// exchange; true when the call ended without waiting.
-  bool ready(argument_encoder encode, const void* arguments) {
-    pending_call& call = m_exchange.call();
-    if (m_options.response_metadata != nullptr) {
-      m_options.response_metadata->clear();
-      call.response_metadata = m_options.response_metadata;
-    }
-    call.request_metadata = &m_options.metadata;  // sent only when not empty
-    call.idempotency_key = m_options.idempotency_key;
-    if (m_hooks.installed() && intercept_before()) return true;
-    if (m_options.stop.stop_requested()) {
-      return m_exchange.end_now(status_code::cancelled, "the call was cancelled before it was sent");
-    }
-    // The attempts start in suspend, each on the connection current then.
-    if (m_retry) return false;
-    if (m_slot != nullptr && (m_core = m_slot->current) == nullptr) {
-      return m_exchange.end_now(status_code::unavailable,
-                                "the client has no connection right now (it is reconnecting)");
-    }
-    return m_core->start_call(call, m_options.effective_deadline(), m_method, encode, arguments);
-  }
+  bool ready(argument_encoder encode, const void* arguments);
 
   /// `await_suspend`: waits for the exchange, or starts the attempts of a
   /// retried call, which resume `awaiting` when they are over.
   std::coroutine_handle<> suspend(std::coroutine_handle<> awaiting, argument_encoder encode, const void* arguments,
-                                  result_acceptor accept, void* typed_call) {
-    if (m_retry) {
-      retry_plan& plan = *m_retry;
-      plan.core = m_slot != nullptr ? nullptr : m_core;
-      plan.slot = m_slot;
-      plan.method = m_method;
-      plan.encode = encode;
-      plan.arguments = arguments;
-      plan.request_metadata = &m_options.metadata;
-      plan.idempotency_key = m_options.idempotency_key;
-      plan.response_metadata = m_exchange.call().response_metadata;
-      plan.stop = m_options.stop;
-      plan.deadline = m_options.effective_deadline();
-      plan.accept = accept;
-      plan.call = typed_call;
-      m_driver = plan.policy.attempts_runner(plan);
-      return m_driver.start(awaiting);
-    }
-    m_exchange.suspend(*m_core, awaiting, m_options.stop);
-    return std::noop_coroutine();
-  }
+                                  result_acceptor accept, void* typed_call);
 
   /// `await_resume`: true when the call succeeded and `accept` has taken
   /// its payload (which views the reader's buffer, so it is decoded here,
   /// before anything else runs); false when it failed: `failure()` says
   /// how. The interceptors' after hooks have seen the outcome.
-  bool resume(result_acceptor accept, void* typed_call) {
-    m_exchange.settle();
-    pending_call& call = m_exchange.call();
-    if (m_hooks.ran == 0 && !retried() && call.code == status_code::ok) {
-      const char* why = accept(typed_call, call.payload);
-      if (why == nullptr) return true;
-      call.code = status_code::internal;
-      call.message = why;
-      return false;
-    }
-    return resume_otherwise(accept, typed_call);
-  }
+  bool resume(result_acceptor accept, void* typed_call);
 
   /// Why the call failed, once `resume` said it did; taken once.
-  [[nodiscard]] status failure() {
-    pending_call& call = m_exchange.call();
-    return status(call.code, std::move(call.message));
-  }
+  [[nodiscard]] status failure();
 
  private:
   [[nodiscard]] outgoing_call describe() noexcept {
@@ -142,41 +83,10 @@ class untyped_call {
 
   // resume(), for a retried call, a failed one or one with interceptors:
   // the outcome ends in the exchange's code and message either way.
-  bool resume_otherwise(result_acceptor accept, void* typed_call) {
-    pending_call& call = m_exchange.call();
-    if (retried()) {
-      m_driver.rethrow_failure();
-      m_driver.reset();
-      call.code = m_retry->outcome.code();
-      call.message = m_retry->outcome.message();
-    } else if (call.code == status_code::ok) {
-      if (const char* why = accept(typed_call, call.payload)) {
-        call.code = status_code::internal;
-        call.message = why;
-      }
-    }
-    if (m_hooks.ran != 0) {
-      outgoing_call described = describe();
-      const status outcome = call.code == status_code::ok ? status{} : status(call.code, call.message);
-      m_hooks.after(described, outcome, *call.response_metadata);
-    }
-    return call.code == status_code::ok;
-  }
+  bool resume_otherwise(result_acceptor accept, void* typed_call);
 
   // The interceptors' before hooks; true when one ended the call.
-  bool intercept_before() {
-    pending_call& call = m_exchange.call();
-    // The after hooks see the response's metadata even when the caller
-    // does not ask for it.
-    if (call.response_metadata == nullptr) call.response_metadata = &m_response_metadata;
-    outgoing_call described = describe();
-    status verdict = m_hooks.before(described);
-    if (verdict.ok()) return false;
-    call.code = verdict.code();
-    call.message = verdict.message();
-    call.done = true;
-    return true;
-  }
+  bool intercept_before();
 
   session_core* m_core;
   const connection_slot* m_slot;  // a reconnecting client's: m_core is read from it when awaited
@@ -288,3 +198,126 @@ class [[nodiscard]] call_awaitable {
 };
 
 }  // namespace duet::inline v0
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0::detail {
+
+DUET_INLINE untyped_call::untyped_call(call_target target, const client_interceptor_list* interceptors,
+                                        std::string_view method_name, const call_options& options,
+                                        std::uint32_t method, const retry_policy* retry)
+    : m_core(target.core), m_slot(target.slot), m_options(options), m_method(method), m_method_name(method_name) {
+  m_hooks.list = interceptors;
+  if (retry != nullptr && retry->max_attempts > 1) m_retry.emplace(*retry);
+}
+
+DUET_INLINE untyped_call::~untyped_call() = default;
+
+DUET_INLINE untyped_call::untyped_call(untyped_call&& other) noexcept
+    : m_core(other.m_core), m_slot(other.m_slot), m_options(std::move(other.m_options)), m_method(other.m_method),
+      m_method_name(other.m_method_name), m_retry(std::move(other.m_retry)) {
+  m_hooks.list = other.m_hooks.list;
+}
+
+DUET_INLINE bool untyped_call::ready(argument_encoder encode, const void* arguments) {
+  pending_call& call = m_exchange.call();
+  if (m_options.response_metadata != nullptr) {
+    m_options.response_metadata->clear();
+    call.response_metadata = m_options.response_metadata;
+  }
+  call.request_metadata = &m_options.metadata;  // sent only when not empty
+  call.idempotency_key = m_options.idempotency_key;
+  if (m_hooks.installed() && intercept_before()) return true;
+  if (m_options.stop.stop_requested()) {
+    return m_exchange.end_now(status_code::cancelled, "the call was cancelled before it was sent");
+  }
+  // The attempts start in suspend, each on the connection current then.
+  if (m_retry) return false;
+  if (m_slot != nullptr && (m_core = m_slot->current) == nullptr) {
+    return m_exchange.end_now(status_code::unavailable,
+                              "the client has no connection right now (it is reconnecting)");
+  }
+  return m_core->start_call(call, m_options.effective_deadline(), m_method, encode, arguments);
+}
+
+DUET_INLINE std::coroutine_handle<> untyped_call::suspend(std::coroutine_handle<> awaiting, argument_encoder encode,
+                                                       const void* arguments, result_acceptor accept,
+                                                       void* typed_call) {
+  if (m_retry) {
+    retry_plan& plan = *m_retry;
+    plan.core = m_slot != nullptr ? nullptr : m_core;
+    plan.slot = m_slot;
+    plan.method = m_method;
+    plan.encode = encode;
+    plan.arguments = arguments;
+    plan.request_metadata = &m_options.metadata;
+    plan.idempotency_key = m_options.idempotency_key;
+    plan.response_metadata = m_exchange.call().response_metadata;
+    plan.stop = m_options.stop;
+    plan.deadline = m_options.effective_deadline();
+    plan.accept = accept;
+    plan.call = typed_call;
+    m_driver = plan.policy.attempts_runner(plan);
+    return m_driver.start(awaiting);
+  }
+  m_exchange.suspend(*m_core, awaiting, m_options.stop);
+  return std::noop_coroutine();
+}
+
+DUET_INLINE bool untyped_call::resume(result_acceptor accept, void* typed_call) {
+  m_exchange.settle();
+  pending_call& call = m_exchange.call();
+  if (m_hooks.ran == 0 && !retried() && call.code == status_code::ok) {
+    const char* why = accept(typed_call, call.payload);
+    if (why == nullptr) return true;
+    call.code = status_code::internal;
+    call.message = why;
+    return false;
+  }
+  return resume_otherwise(accept, typed_call);
+}
+
+DUET_INLINE status untyped_call::failure() {
+  pending_call& call = m_exchange.call();
+  return status(call.code, std::move(call.message));
+}
+
+DUET_INLINE bool untyped_call::resume_otherwise(result_acceptor accept, void* typed_call) {
+  pending_call& call = m_exchange.call();
+  if (retried()) {
+    m_driver.rethrow_failure();
+    m_driver.reset();
+    call.code = m_retry->outcome.code();
+    call.message = m_retry->outcome.message();
+  } else if (call.code == status_code::ok) {
+    if (const char* why = accept(typed_call, call.payload)) {
+      call.code = status_code::internal;
+      call.message = why;
+    }
+  }
+  if (m_hooks.ran != 0) {
+    outgoing_call described = describe();
+    const status outcome = call.code == status_code::ok ? status{} : status(call.code, call.message);
+    m_hooks.after(described, outcome, *call.response_metadata);
+  }
+  return call.code == status_code::ok;
+}
+
+DUET_INLINE bool untyped_call::intercept_before() {
+  pending_call& call = m_exchange.call();
+  // The after hooks see the response's metadata even when the caller
+  // does not ask for it.
+  if (call.response_metadata == nullptr) call.response_metadata = &m_response_metadata;
+  outgoing_call described = describe();
+  status verdict = m_hooks.before(described);
+  if (verdict.ok()) return false;
+  call.code = verdict.code();
+  call.message = verdict.message();
+  call.done = true;
+  return true;
+}
+
+}  // namespace duet::inline v0::detail
+#endif

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <duet/loop/event_loop.hpp>
 #include <duet/status.hpp>
 #include <duet/wire/metadata.hpp>
@@ -46,13 +48,7 @@ class call_context {
   /// these can be seen, so its token never fires.
   /// The first call makes the stop state (one allocation); handlers that
   /// never ask pay nothing.
-  [[nodiscard]] std::stop_token stop_token() {
-    if (!m_stop.stop_possible()) {
-      m_stop = std::stop_source();
-      if (m_cancelled || m_deadline_passed) m_stop.request_stop();
-    }
-    return m_stop.get_token();
-  }
+  [[nodiscard]] std::stop_token stop_token();
 
   /// When the caller stops waiting, if it gave the call a timeout or
   /// deadline: the time left that the caller sent (`duet-timeout`), counted
@@ -119,37 +115,11 @@ struct call_context_access {
   /// answer with instead of running the handler: `deadline_exceeded` when
   /// the request arrived with no time left, `invalid_argument` when its
   /// `duet-timeout` is not a number.
-  [[nodiscard, gnu::noinline]] static std::optional<status> read_request_metadata(call_context& c,
-                                                                                   const_buffer block) {
-    std::optional<std::string_view> timeout;
-    metadata_reader reader{block};
-    for (metadata_entry e; reader.next(e);) {
-      if (e.key == timeout_key) {
-        if (!timeout) timeout = e.value;
-      } else {
-        metadata_access::add_unchecked(c.m_request_metadata, e.key, e.value);
-      }
-    }
-    if (!timeout) return std::nullopt;
-    std::uint64_t microseconds = 0;
-    if (!parse_timeout_value(*timeout, microseconds)) {
-      return status(status_code::invalid_argument,
-                    "the request's duet-timeout \"" + std::string(*timeout) + "\" is not a number of microseconds");
-    }
-    c.m_deadline = deadline_from_timeout(microseconds, clock::now());
-    if (microseconds == 0) {
-      c.m_deadline_passed = true;
-      return status(status_code::deadline_exceeded, "the request arrived after its deadline");
-    }
-    return std::nullopt;
-  }
+  // gnu::noinline: see the definition.
+  [[nodiscard]] static std::optional<status> read_request_metadata(call_context& c, const_buffer block);
 
   /// The deadline of a running coroutine handler passed (a loop timer).
-  static void expire(void* context) noexcept {
-    auto& c = *static_cast<call_context*>(context);
-    c.m_deadline_passed = true;
-    if (c.m_stop.stop_possible()) c.m_stop.request_stop();
-  }
+  static void expire(void* context) noexcept;
   /// The response metadata to send: null when there is none.
   [[nodiscard]] static const metadata* response_metadata(const call_context& c) noexcept {
     return c.m_response_metadata.empty() ? nullptr : &c.m_response_metadata;
@@ -159,3 +129,57 @@ struct call_context_access {
 }  // namespace detail
 
 }  // namespace duet::inline v0
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0 {
+
+DUET_INLINE std::stop_token call_context::stop_token() {
+  if (!m_stop.stop_possible()) {
+    m_stop = std::stop_source();
+    if (m_cancelled || m_deadline_passed) m_stop.request_stop();
+  }
+  return m_stop.get_token();
+}
+
+namespace detail {
+
+// Out of line even when inline (gnu::noinline on the definition: GCC warns
+// when an inline definition follows a declaration that has it).
+[[gnu::noinline]] DUET_INLINE std::optional<status> call_context_access::read_request_metadata(call_context& c,
+                                                                                              const_buffer block) {
+  std::optional<std::string_view> timeout;
+  metadata_reader reader{block};
+  for (metadata_entry e; reader.next(e);) {
+    if (e.key == timeout_key) {
+      if (!timeout) timeout = e.value;
+    } else {
+      metadata_access::add_unchecked(c.m_request_metadata, e.key, e.value);
+    }
+  }
+  if (!timeout) return std::nullopt;
+  std::uint64_t microseconds = 0;
+  if (!parse_timeout_value(*timeout, microseconds)) {
+    return status(status_code::invalid_argument,
+                  "the request's duet-timeout \"" + std::string(*timeout) + "\" is not a number of microseconds");
+  }
+  c.m_deadline = deadline_from_timeout(microseconds, clock::now());
+  if (microseconds == 0) {
+    c.m_deadline_passed = true;
+    return status(status_code::deadline_exceeded, "the request arrived after its deadline");
+  }
+  return std::nullopt;
+}
+
+DUET_INLINE void call_context_access::expire(void* context) noexcept {
+  auto& c = *static_cast<call_context*>(context);
+  c.m_deadline_passed = true;
+  if (c.m_stop.stop_possible()) c.m_stop.request_stop();
+}
+
+}  // namespace detail
+
+}  // namespace duet::inline v0
+#endif

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <duet/loop/deadline.hpp>
 #include <duet/rpc/context.hpp>
 #include <duet/session/call_options.hpp>
@@ -121,18 +123,7 @@ class server_interceptor {
 namespace detail {
 
 /// The status a hook's exception stands for.
-inline status status_of_hook_exception() {
-  try {
-    throw;
-  } catch (const rpc_error& e) {
-    return e.status().ok() ? status(status_code::internal, "an interceptor threw an rpc_error with status ok")
-                           : e.status();
-  } catch (const std::exception& e) {
-    return status(status_code::internal, std::string("an interceptor threw: ") + e.what());
-  } catch (...) {
-    return status(status_code::internal, "an interceptor threw an exception that is not a std::exception");
-  }
-}
+DUET_INLINE status status_of_hook_exception();
 
 using client_interceptor_list = std::vector<std::shared_ptr<client_interceptor>>;
 using server_interceptor_list = std::vector<std::shared_ptr<server_interceptor>>;
@@ -195,3 +186,25 @@ struct interception {
 }  // namespace detail
 
 }  // namespace duet::inline v0
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0::detail {
+
+DUET_INLINE status status_of_hook_exception() {
+  try {
+    throw;
+  } catch (const rpc_error& e) {
+    return e.status().ok() ? status(status_code::internal, "an interceptor threw an rpc_error with status ok")
+                           : e.status();
+  } catch (const std::exception& e) {
+    return status(status_code::internal, std::string("an interceptor threw: ") + e.what());
+  } catch (...) {
+    return status(status_code::internal, "an interceptor threw an exception that is not a std::exception");
+  }
+}
+
+}  // namespace duet::inline v0::detail
+#endif

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <duet/codec/codec.hpp>
 #include <duet/coro/concepts.hpp>
 #include <duet/result.hpp>
@@ -72,38 +74,17 @@ class handler_base {
 /// Ends a request before its handler runs: the interceptors whose `before`
 /// ran see `why`, and a request (not a notification) is answered with it and
 /// the response metadata added so far.
-[[gnu::noinline]] inline void end_early(session_core& session, call_context& context, const frame_header& header,
-                                        server_hooks& hooks, const status& why) {
-  hooks.after(context, why);
-  if (header.kind == frame_kind::request) {
-    session.send_error(header.id, why, call_context_access::response_metadata(context));
-  }
-}
+void end_early(session_core& session, call_context& context, const frame_header& header, server_hooks& hooks,
+               const status& why);
 
 /// What comes before a handler for a request with metadata or a router with
 /// interceptors: reads the metadata and deadline into `context`, runs the
 /// `before` hooks. False when the request was ended there (`end_early`).
 /// Out of line: requests with neither never come here.
-[[gnu::noinline]] inline bool admit_request(session_core& session, call_context& context, const frame_view& frame,
-                                            server_hooks& hooks) {
-  std::optional<status> early;
-  if (!frame.metadata.empty()) early = call_context_access::read_request_metadata(context, frame.metadata);
-  if (!early && hooks.installed()) {
-    if (status verdict = hooks.before(context); !verdict.ok()) early = std::move(verdict);
-  }
-  if (!early) return true;
-  end_early(session, context, frame.header, hooks, *early);
-  return false;
-}
+bool admit_request(session_core& session, call_context& context, const frame_view& frame, server_hooks& hooks);
 
 /// Ends a request whose arguments do not decode.
-[[gnu::noinline]] inline void refuse_undecodable(session_core& session, call_context& context,
-                                                 const frame_header& header,
-                                                 server_hooks& hooks) {
-  end_early(session, context, header, hooks,
-            status(status_code::invalid_argument, "the request's payload does not decode as the arguments of " +
-                                                      std::string(context.method_name())));
-}
+void refuse_undecodable(session_core& session, call_context& context, const frame_header& header, server_hooks& hooks);
 
 /// How a handler's result ended the request, for the interceptors.
 template <class X>
@@ -179,27 +160,11 @@ inline void answer_void(session_core& session, std::uint32_t id, const metadata*
   session.send_response(id);
 }
 
-inline status status_of_current_exception() {
-  try {
-    throw;
-  } catch (const rpc_error& e) {
-    return e.status().ok() ? status(status_code::internal, "a handler threw an rpc_error with status ok")
-                           : e.status();
-  } catch (const std::exception& e) {
-    return status(status_code::internal, e.what());
-  } catch (...) {
-    return status(status_code::internal, "the handler threw an exception that is not a std::exception");
-  }
-}
+DUET_INLINE status status_of_current_exception();
 
 /// Ends a request whose plain handler threw (call it inside the catch
 /// block): the after hooks see the failure, a request is answered with it.
-[[gnu::noinline]] inline void end_by_exception(session_core& session, call_context& context, std::uint32_t id,
-                                               server_hooks& hooks) {
-  const status failure = status_of_current_exception();
-  hooks.after(context, failure);
-  if (context.expects_response()) session.send_error(id, failure, call_context_access::response_metadata(context));
-}
+void end_by_exception(session_core& session, call_context& context, std::uint32_t id, server_hooks& hooks);
 
 /// What a request served by a coroutine handler needs whatever the
 /// handler's signature: its context, its registration for cancel frames,
@@ -210,6 +175,9 @@ class async_request {
  public:
   /// Counts the handler as running and, for a request, registers it for
   /// cancel frames and the end of the connection.
+  // Defined here, not in the definitions below: GCC 12 ignores gnu::noinline
+  // on a constructor's definition outside its class (and warns when an inline
+  // definition follows a declaration that has it).
   [[gnu::noinline]] async_request(session_core& s, const frame_header& header, std::string_view method_name,
                                   std::uint32_t method_id, const server_interceptors* interceptors)
       : session(s),
@@ -225,14 +193,10 @@ class async_request {
   }
   async_request(const async_request&) = delete;
   async_request& operator=(const async_request&) = delete;
-  ~async_request() = default;
+  ~async_request();
 
   /// Fires the context's stop token at the request's deadline, if it has one.
-  [[gnu::noinline]] void arm_deadline() {
-    if (const std::optional<time_point> deadline = context.deadline()) {
-      m_watch.emplace().start(session.loop(), *deadline, &context, &call_context_access::expire);
-    }
-  }
+  void arm_deadline();
   void stop_deadline() noexcept { m_watch.reset(); }
 
   /// Whether the handler's result is to be sent: a request, on a session
@@ -241,26 +205,14 @@ class async_request {
 
   /// The handler returned with `outcome` (a void handler): stops the
   /// timer, runs the after hooks; whether to answer.
-  [[gnu::noinline]] bool returned(const status& outcome) {
-    m_watch.reset();
-    hooks.after(context, outcome);
-    return answerable();
-  }
+  bool returned(const status& outcome);
 
   /// The handler (or answering) threw: call it inside the catch block.
-  [[gnu::noinline]] void failed() { m_failure = status_of_current_exception(); }
+  void failed();
 
   /// Ends the request: answers a failure, unregisters, counts the handler
   /// as finished.
-  [[gnu::noinline]] void finish() {
-    m_watch.reset();
-    if (m_failure) {
-      hooks.after(context, *m_failure);
-      if (answerable()) session.send_error(id, *m_failure, call_context_access::response_metadata(context));
-    }
-    if (wants_answer) session.untrack(m_link);
-    session.handler_finished();
-  }
+  void finish();
 
   session_core& session;
   const std::uint32_t id;
@@ -433,6 +385,7 @@ class router final : public detail::request_dispatcher {
   router() = default;
   router(const router&) = delete;
   router& operator=(const router&) = delete;
+  ~router();
 
   /// Serves `m` with `handler`. Throws std::logic_error when `m` already has
   /// a handler, or when another method's name hashes to the same id.
@@ -461,16 +414,7 @@ class router final : public detail::request_dispatcher {
   /// runs before every request's handler, its `after_handler` after it
   /// (docs/call-semantics.md, Interceptors). Like `on`, call it before
   /// serving. Throws std::invalid_argument for a null pointer.
-  router& add_interceptor(std::shared_ptr<server_interceptor> interceptor) {
-    if (!interceptor) throw std::invalid_argument("duet::router::add_interceptor: null interceptor");
-    m_interceptors.list.push_back(std::move(interceptor));
-    m_interceptors.before = [](detail::interception<detail::server_interceptor_list>& pass, call_context& context) {
-      return pass.before(context);
-    };
-    m_interceptors.after = [](detail::interception<detail::server_interceptor_list>& pass, call_context& context,
-                              const status& outcome) noexcept { pass.after(context, outcome); };
-    return *this;
-  }
+  router& add_interceptor(std::shared_ptr<server_interceptor> interceptor);
 
   /// Whether some handler serves the method with wire id `id`.
   [[nodiscard]] bool serves(std::uint32_t id) const noexcept { return find(id) != nullptr; }
@@ -486,10 +430,7 @@ class router final : public detail::request_dispatcher {
   /// (docs/call-semantics.md, Retries). Keys are per method and shared by
   /// every connection. Requests without a key pay nothing. Call it before
   /// serving; calling it again starts an empty cache.
-  router& enable_idempotency_cache(idempotency_cache_options options = {}) {
-    m_answers.reset(new detail::idempotency_cache(options));
-    return *this;
-  }
+  router& enable_idempotency_cache(idempotency_cache_options options = {});
 
   /// Requests answered from the idempotency cache instead of running.
   [[nodiscard]] std::uint64_t replayed_answers() const noexcept { return m_answers ? m_answers->replayed : 0; }
@@ -504,17 +445,7 @@ class router final : public detail::request_dispatcher {
     std::unique_ptr<detail::handler_base> handler;
   };
 
-  void add(std::uint32_t id, std::string_view name, std::unique_ptr<detail::handler_base> handler) {
-    auto at = std::lower_bound(m_entries.begin(), m_entries.end(), id,
-                               [](const entry& e, std::uint32_t key) { return e.id < key; });
-    if (at != m_entries.end() && at->id == id) {
-      if (at->name == name) throw std::logic_error("duet::router: method " + std::string(name) + " already has a handler");
-      throw std::logic_error("duet::router: methods " + std::string(at->name) + " and " + std::string(name) +
-                             " have the same wire id; rename one of them");
-    }
-    handler->interceptors = &m_interceptors;
-    m_entries.insert(at, entry{id, name, std::move(handler)});
-  }
+  void add(std::uint32_t id, std::string_view name, std::unique_ptr<detail::handler_base> handler);
 
   [[nodiscard]] detail::handler_base* find(std::uint32_t id) const noexcept {
     auto at = std::lower_bound(m_entries.begin(), m_entries.end(), id,
@@ -522,21 +453,7 @@ class router final : public detail::request_dispatcher {
     return at != m_entries.end() && at->id == id ? at->handler.get() : nullptr;
   }
 
-  void dispatch(detail::session_core& session, const frame_view& frame) override {
-    if (detail::handler_base* handler = find(frame.header.method)) {
-      // Only a request that carries metadata can carry a key.
-      if (m_answers && frame.header.kind == frame_kind::request && !frame.metadata.empty() &&
-          m_answers->handle(*m_answers, session, frame)) {
-        return;
-      }
-      handler->handle(session, frame);
-    } else if (frame.header.kind == frame_kind::request) {
-      session.send_error(frame.header.id, status(status_code::not_found, "no handler for method id " +
-                                                                             std::to_string(frame.header.method)));
-    } else {
-      ++m_dropped_notifications;
-    }
-  }
+  void dispatch(detail::session_core& session, const frame_view& frame) override;
 
   std::vector<entry> m_entries;  // sorted by id: lookups are a binary search
   detail::server_interceptors m_interceptors;
@@ -547,3 +464,139 @@ class router final : public detail::request_dispatcher {
 };
 
 }  // namespace duet::inline v0
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0 {
+
+namespace detail {
+
+// The functions marked gnu::noinline stay out of line even when inline (so
+// that every handler's code stays small); the attribute is on their
+// definitions, since GCC warns when an inline definition follows a
+// declaration that has it.
+[[gnu::noinline]] DUET_INLINE void end_early(session_core& session, call_context& context, const frame_header& header,
+                                             server_hooks& hooks, const status& why) {
+  hooks.after(context, why);
+  if (header.kind == frame_kind::request) {
+    session.send_error(header.id, why, call_context_access::response_metadata(context));
+  }
+}
+
+[[gnu::noinline]] DUET_INLINE bool admit_request(session_core& session, call_context& context, const frame_view& frame,
+                                                 server_hooks& hooks) {
+  std::optional<status> early;
+  if (!frame.metadata.empty()) early = call_context_access::read_request_metadata(context, frame.metadata);
+  if (!early && hooks.installed()) {
+    if (status verdict = hooks.before(context); !verdict.ok()) early = std::move(verdict);
+  }
+  if (!early) return true;
+  end_early(session, context, frame.header, hooks, *early);
+  return false;
+}
+
+[[gnu::noinline]] DUET_INLINE void refuse_undecodable(session_core& session, call_context& context,
+                                                      const frame_header& header, server_hooks& hooks) {
+  end_early(session, context, header, hooks,
+            status(status_code::invalid_argument, "the request's payload does not decode as the arguments of " +
+                                                      std::string(context.method_name())));
+}
+
+DUET_INLINE status status_of_current_exception() {
+  try {
+    throw;
+  } catch (const rpc_error& e) {
+    return e.status().ok() ? status(status_code::internal, "a handler threw an rpc_error with status ok")
+                           : e.status();
+  } catch (const std::exception& e) {
+    return status(status_code::internal, e.what());
+  } catch (...) {
+    return status(status_code::internal, "the handler threw an exception that is not a std::exception");
+  }
+}
+
+[[gnu::noinline]] DUET_INLINE void end_by_exception(session_core& session, call_context& context, std::uint32_t id,
+                                                    server_hooks& hooks) {
+  const status failure = status_of_current_exception();
+  hooks.after(context, failure);
+  if (context.expects_response()) session.send_error(id, failure, call_context_access::response_metadata(context));
+}
+
+DUET_INLINE async_request::~async_request() = default;
+
+[[gnu::noinline]] DUET_INLINE void async_request::arm_deadline() {
+  if (const std::optional<time_point> deadline = context.deadline()) {
+    m_watch.emplace().start(session.loop(), *deadline, &context, &call_context_access::expire);
+  }
+}
+
+[[gnu::noinline]] DUET_INLINE bool async_request::returned(const status& outcome) {
+  m_watch.reset();
+  hooks.after(context, outcome);
+  return answerable();
+}
+
+[[gnu::noinline]] DUET_INLINE void async_request::failed() { m_failure = status_of_current_exception(); }
+
+[[gnu::noinline]] DUET_INLINE void async_request::finish() {
+  m_watch.reset();
+  if (m_failure) {
+    hooks.after(context, *m_failure);
+    if (answerable()) session.send_error(id, *m_failure, call_context_access::response_metadata(context));
+  }
+  if (wants_answer) session.untrack(m_link);
+  session.handler_finished();
+}
+
+}  // namespace detail
+
+DUET_INLINE router::~router() = default;
+
+DUET_INLINE router& router::add_interceptor(std::shared_ptr<server_interceptor> interceptor) {
+  if (!interceptor) throw std::invalid_argument("duet::router::add_interceptor: null interceptor");
+  m_interceptors.list.push_back(std::move(interceptor));
+  m_interceptors.before = [](detail::interception<detail::server_interceptor_list>& pass, call_context& context) {
+    return pass.before(context);
+  };
+  m_interceptors.after = [](detail::interception<detail::server_interceptor_list>& pass, call_context& context,
+                            const status& outcome) noexcept { pass.after(context, outcome); };
+  return *this;
+}
+
+DUET_INLINE router& router::enable_idempotency_cache(idempotency_cache_options options) {
+  m_answers.reset(new detail::idempotency_cache(options));
+  return *this;
+}
+
+DUET_INLINE void router::add(std::uint32_t id, std::string_view name, std::unique_ptr<detail::handler_base> handler) {
+  auto at = std::lower_bound(m_entries.begin(), m_entries.end(), id,
+                             [](const entry& e, std::uint32_t key) { return e.id < key; });
+  if (at != m_entries.end() && at->id == id) {
+    if (at->name == name) throw std::logic_error("duet::router: method " + std::string(name) + " already has a handler");
+    throw std::logic_error("duet::router: methods " + std::string(at->name) + " and " + std::string(name) +
+                           " have the same wire id; rename one of them");
+  }
+  handler->interceptors = &m_interceptors;
+  m_entries.insert(at, entry{id, name, std::move(handler)});
+}
+
+DUET_INLINE void router::dispatch(detail::session_core& session, const frame_view& frame) {
+  if (detail::handler_base* handler = find(frame.header.method)) {
+    // Only a request that carries metadata can carry a key.
+    if (m_answers && frame.header.kind == frame_kind::request && !frame.metadata.empty() &&
+        m_answers->handle(*m_answers, session, frame)) {
+      return;
+    }
+    handler->handle(session, frame);
+  } else if (frame.header.kind == frame_kind::request) {
+    session.send_error(frame.header.id, status(status_code::not_found, "no handler for method id " +
+                                                                           std::to_string(frame.header.method)));
+  } else {
+    ++m_dropped_notifications;
+  }
+}
+
+}  // namespace duet::inline v0
+#endif

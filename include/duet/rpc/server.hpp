@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <duet/coro/async_scope.hpp>
 #include <duet/coro/task.hpp>
 #include <duet/loop/event_loop.hpp>
@@ -47,15 +49,10 @@ struct server_options {
 /// the server must outlive every `serve` and `serve_connection` it started.
 class server {
  public:
-  server(event_loop& loop, router& routes, server_options options = {})
-      : m_loop(loop), m_router(routes), m_options(std::move(options)) {}
+  server(event_loop& loop, router& routes, server_options options = {});
   server(const server&) = delete;
   server& operator=(const server&) = delete;
-  ~server() {
-    // Destroying a server that still serves would leave sessions pointing
-    // at a dead router: a bug in the caller that must not pass silently.
-    if (m_links.next != &m_links) std::terminate();
-  }
+  ~server();
 
   /// Accepts connections from `listener` and serves each until `stop()`.
   /// Completes once the listener is closed and every connection it
@@ -119,16 +116,7 @@ class server {
   /// Stops accepting, and ends every connection: their clients' pending
   /// calls end with `unavailable`. Loop thread only; idempotent. During a
   /// `drain`, ends at once what the drain still waits for.
-  void stop() {
-    if (m_stopped) return;
-    m_stopping = m_stopped = true;
-    // Stopping a link may detach others; walk from the head each time.
-    for (link* l = m_links.next; l != &m_links;) {
-      link* next = l->next;
-      l->stop(l->target);
-      l = next;
-    }
-  }
+  void stop();
 
   /// Stops gracefully: stops accepting (listeners close at once), sends
   /// goaway on every connection, answers requests that arrive afterwards
@@ -139,22 +127,7 @@ class server {
   /// callers get `unavailable`, as with `stop()`). `serve` completes once
   /// every connection has closed. Loop thread only; a second `drain` does
   /// nothing, a `stop()` during a drain ends it at once.
-  void drain(duration grace) {
-    if (m_stopping) return;
-    m_stopping = true;
-    const time_point deadline = deadline_after(grace);
-    for (link* l = m_links.next; l != &m_links;) {
-      link* next = l->next;
-      // Reached from here only, not through the link: a program that never
-      // drains compiles none of the drain.
-      if (l->stop == &stop_session) {
-        static_cast<detail::session_core*>(l->target)->drain(deadline);
-      } else {
-        l->stop(l->target);
-      }
-      l = next;
-    }
-  }
+  void drain(duration grace);
 
   /// Whether stop() or drain() was called.
   [[nodiscard]] bool stopping() const noexcept { return m_stopping; }
@@ -165,20 +138,12 @@ class server {
   /// The most bytes of answers any one connection has had waiting for its
   /// writer at once, over every connection served so far: what
   /// `session_options::max_queued_response_bytes` bounds. Loop thread only.
-  [[nodiscard]] std::size_t peak_queued_response_bytes() const noexcept {
-    std::size_t peak = m_ended_peak_response_bytes;
-    for_each_session([&peak](const detail::session_core& s) { peak = std::max(peak, s.peak_queued_response_bytes()); });
-    return peak;
-  }
+  [[nodiscard]] std::size_t peak_queued_response_bytes() const noexcept;
 
   /// Requests answered `resource_exhausted` (and notifications dropped)
   /// because their connection was over its caps, with
   /// `overload_action::reject`, over every connection. Loop thread only.
-  [[nodiscard]] std::uint64_t rejected_requests() const noexcept {
-    std::uint64_t rejected = m_ended_rejected_requests;
-    for_each_session([&rejected](const detail::session_core& s) { rejected += s.rejected_requests(); });
-    return rejected;
-  }
+  [[nodiscard]] std::uint64_t rejected_requests() const noexcept;
 
  private:
   // Listeners and connections in service, so that stop() can reach them.
@@ -209,17 +174,8 @@ class server {
     }
   }
 
-  void attach(link& l) noexcept {
-    l.prev = m_links.prev;
-    l.next = &m_links;
-    m_links.prev->next = &l;
-    m_links.prev = &l;
-  }
-  static void detach(link& l) noexcept {
-    l.prev->next = l.next;
-    l.next->prev = l.prev;
-    l.prev = l.next = &l;
-  }
+  void attach(link& l) noexcept;
+  static void detach(link& l) noexcept;
 
   event_loop& m_loop;
   router& m_router;
@@ -233,3 +189,74 @@ class server {
 };
 
 }  // namespace duet::inline v0
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0 {
+
+DUET_INLINE server::server(event_loop& loop, router& routes, server_options options)
+    : m_loop(loop), m_router(routes), m_options(std::move(options)) {}
+
+DUET_INLINE server::~server() {
+  // Destroying a server that still serves would leave sessions pointing
+  // at a dead router: a bug in the caller that must not pass silently.
+  if (m_links.next != &m_links) std::terminate();
+}
+
+DUET_INLINE void server::stop() {
+  if (m_stopped) return;
+  m_stopping = m_stopped = true;
+  // Stopping a link may detach others; walk from the head each time.
+  for (link* l = m_links.next; l != &m_links;) {
+    link* next = l->next;
+    l->stop(l->target);
+    l = next;
+  }
+}
+
+DUET_INLINE void server::drain(duration grace) {
+  if (m_stopping) return;
+  m_stopping = true;
+  const time_point deadline = deadline_after(grace);
+  for (link* l = m_links.next; l != &m_links;) {
+    link* next = l->next;
+    // Reached from here only, not through the link: a program that never
+    // drains compiles none of the drain.
+    if (l->stop == &stop_session) {
+      static_cast<detail::session_core*>(l->target)->drain(deadline);
+    } else {
+      l->stop(l->target);
+    }
+    l = next;
+  }
+}
+
+DUET_INLINE std::size_t server::peak_queued_response_bytes() const noexcept {
+  std::size_t peak = m_ended_peak_response_bytes;
+  for_each_session([&peak](const detail::session_core& s) { peak = std::max(peak, s.peak_queued_response_bytes()); });
+  return peak;
+}
+
+DUET_INLINE std::uint64_t server::rejected_requests() const noexcept {
+  std::uint64_t rejected = m_ended_rejected_requests;
+  for_each_session([&rejected](const detail::session_core& s) { rejected += s.rejected_requests(); });
+  return rejected;
+}
+
+DUET_INLINE void server::attach(link& l) noexcept {
+  l.prev = m_links.prev;
+  l.next = &m_links;
+  m_links.prev->next = &l;
+  m_links.prev = &l;
+}
+
+DUET_INLINE void server::detach(link& l) noexcept {
+  l.prev->next = l.next;
+  l.next->prev = l.prev;
+  l.prev = l.next = &l;
+}
+
+}  // namespace duet::inline v0
+#endif

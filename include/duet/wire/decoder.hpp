@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <algorithm>
 #include <cassert>
 #include <cstddef>
@@ -66,12 +68,7 @@ public:
   /// Copies `bytes` in: `prepare(bytes.size())`, `memcpy`, `commit`. For
   /// callers whose transport reads into a buffer of its own. Invalidates
   /// every `frame_view` obtained before. Throws `std::bad_alloc`.
-  void append(const_buffer bytes) {
-    if (bytes.empty()) return;  // memcpy from an empty span's null data() is UB
-    mutable_buffer space = prepare(bytes.size());
-    std::memcpy(space.data(), bytes.data(), bytes.size());
-    commit(bytes.size());
-  }
+  void append(const_buffer bytes);
 
   /// Takes the next whole frame out of the buffer.
   ///
@@ -127,7 +124,37 @@ private:
   std::string m_error_message;
 };
 
-inline mutable_buffer frame_decoder::prepare(std::size_t min_size) {
+// Every frame comes through here: its happy path stays inline in both modes;
+// the error path (fail) is out of line.
+inline frame_decoder::status frame_decoder::next(frame_view& out) {
+  if (m_error != frame_error::none) return status::error;
+  if (m_end - m_begin < frame_header_size) return status::need_more;
+
+  const std::byte* const start = m_data.get() + m_begin;
+  frame_header h{};
+  if (const frame_error e = load_frame_header(start, h, m_max_frame_size); e != frame_error::none) {
+    fail(e, h);
+    return status::error;
+  }
+  const std::size_t body = std::size_t{h.metadata_length} + h.payload_length;
+  if (m_end - m_begin - frame_header_size < body) return status::need_more;
+
+  out.header = h;
+  out.metadata = {start + frame_header_size, h.metadata_length};
+  out.payload = {start + frame_header_size + h.metadata_length, h.payload_length};
+  m_begin += frame_header_size + body;
+  return status::frame;
+}
+
+}  // namespace duet::inline v0
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0 {
+
+DUET_INLINE mutable_buffer frame_decoder::prepare(std::size_t min_size) {
   if (m_error != frame_error::none) m_begin = m_end = 0;  // in error: drop what nobody will parse
   if (m_begin == m_end) m_begin = m_end = 0;              // empty: start over at the front, for free
 
@@ -152,34 +179,21 @@ inline mutable_buffer frame_decoder::prepare(std::size_t min_size) {
   return {m_data.get() + m_end, m_capacity - m_end};
 }
 
-inline frame_decoder::status frame_decoder::next(frame_view& out) {
-  if (m_error != frame_error::none) return status::error;
-  if (m_end - m_begin < frame_header_size) return status::need_more;
-
-  const std::byte* const start = m_data.get() + m_begin;
-  frame_header h{};
-  if (const frame_error e = load_frame_header(start, h, m_max_frame_size); e != frame_error::none) {
-    fail(e, h);
-    return status::error;
-  }
-  const std::size_t body = std::size_t{h.metadata_length} + h.payload_length;
-  if (m_end - m_begin - frame_header_size < body) return status::need_more;
-
-  out.header = h;
-  out.metadata = {start + frame_header_size, h.metadata_length};
-  out.payload = {start + frame_header_size + h.metadata_length, h.payload_length};
-  m_begin += frame_header_size + body;
-  return status::frame;
+DUET_INLINE void frame_decoder::append(const_buffer bytes) {
+  if (bytes.empty()) return;  // memcpy from an empty span's null data() is UB
+  mutable_buffer space = prepare(bytes.size());
+  std::memcpy(space.data(), bytes.data(), bytes.size());
+  commit(bytes.size());
 }
 
-inline std::size_t frame_decoder::partial_frame_size() const noexcept {
+DUET_INLINE std::size_t frame_decoder::partial_frame_size() const noexcept {
   if (m_error != frame_error::none || m_end - m_begin < frame_header_size) return 0;
   frame_header h{};
   if (load_frame_header(m_data.get() + m_begin, h, m_max_frame_size) != frame_error::none) return 0;
   return static_cast<std::size_t>(frame_size(h));
 }
 
-inline void frame_decoder::fail(frame_error e, const frame_header& h) {
+DUET_INLINE void frame_decoder::fail(frame_error e, const frame_header& h) {
   m_error = e;
   const std::byte* const start = m_data.get() + m_begin;
   switch (e) {
@@ -210,7 +224,7 @@ inline void frame_decoder::fail(frame_error e, const frame_header& h) {
   }
 }
 
-inline void frame_decoder::reallocate(std::size_t capacity) {
+DUET_INLINE void frame_decoder::reallocate(std::size_t capacity) {
   const std::size_t have = m_end - m_begin;
   auto data = std::make_unique_for_overwrite<std::byte[]>(capacity);
   if (have != 0) std::memcpy(data.get(), m_data.get() + m_begin, have);
@@ -221,3 +235,4 @@ inline void frame_decoder::reallocate(std::size_t capacity) {
 }
 
 }  // namespace duet::inline v0
+#endif

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <cassert>
 #include <cstddef>
 #include <cstring>
@@ -63,21 +65,7 @@ public:
   /// Throws `std::length_error` (and removes the frame) when the metadata or
   /// the payload exceeds 4 GiB - 1 bytes, which the header cannot express.
   /// Precondition: a frame is open.
-  void end() {
-    assert(m_open && "frame_encoder::end: no frame is open");
-    const std::size_t body_at = m_header_at + frame_header_size;
-    const std::size_t metadata = m_payload_at - body_at;
-    const std::size_t payload = m_out->size() - m_payload_at;
-    if (metadata > std::numeric_limits<std::uint32_t>::max() ||
-        payload > std::numeric_limits<std::uint32_t>::max()) {
-      cancel();
-      throw std::length_error("duet: frame metadata or payload longer than 4 GiB - 1 bytes");
-    }
-    std::byte* const header = m_out->data() + m_header_at;
-    detail::store_le32(header + 16, static_cast<std::uint32_t>(metadata));
-    detail::store_le32(header + 20, static_cast<std::uint32_t>(payload));
-    m_open = false;
-  }
+  void end();
 
   /// Abandons the open frame (e.g. when encoding its payload threw): the
   /// vector is truncated to what it held before `begin()`. Does nothing when
@@ -109,7 +97,33 @@ private:
 ///
 /// Throws `std::length_error` when either part exceeds 4 GiB - 1 bytes
 /// (nothing is appended then), `std::bad_alloc` when the vector cannot grow.
-inline void encode_frame(byte_vector& out, const frame_header& h, const_buffer metadata, const_buffer payload) {
+DUET_INLINE void encode_frame(byte_vector& out, const frame_header& h, const_buffer metadata, const_buffer payload);
+
+}  // namespace duet::inline v0
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0 {
+
+DUET_INLINE void frame_encoder::end() {
+  assert(m_open && "frame_encoder::end: no frame is open");
+  const std::size_t body_at = m_header_at + frame_header_size;
+  const std::size_t metadata = m_payload_at - body_at;
+  const std::size_t payload = m_out->size() - m_payload_at;
+  if (metadata > std::numeric_limits<std::uint32_t>::max() ||
+      payload > std::numeric_limits<std::uint32_t>::max()) {
+    cancel();
+    throw std::length_error("duet: frame metadata or payload longer than 4 GiB - 1 bytes");
+  }
+  std::byte* const header = m_out->data() + m_header_at;
+  detail::store_le32(header + 16, static_cast<std::uint32_t>(metadata));
+  detail::store_le32(header + 20, static_cast<std::uint32_t>(payload));
+  m_open = false;
+}
+
+DUET_INLINE void encode_frame(byte_vector& out, const frame_header& h, const_buffer metadata, const_buffer payload) {
   if (metadata.size() > std::numeric_limits<std::uint32_t>::max() ||
       payload.size() > std::numeric_limits<std::uint32_t>::max())
     throw std::length_error("duet: frame metadata or payload longer than 4 GiB - 1 bytes");
@@ -127,3 +141,4 @@ inline void encode_frame(byte_vector& out, const frame_header& h, const_buffer m
 }
 
 }  // namespace duet::inline v0
+#endif

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -61,13 +63,7 @@ inline constexpr std::uint32_t min_max_frame_size = 1024;
 
 /// Appends a whole hello frame (kind hello, id 0, method 0) announcing `h`
 /// to `out`. Throws `std::bad_alloc`.
-inline void encode_hello(byte_vector& out, const hello_message& h) {
-  std::byte payload[hello_payload_size];
-  detail::store_le32(payload, h.max_frame_size);
-  detail::store_le32(payload + 4, h.max_in_flight);
-  detail::store_le64(payload + 8, h.features);
-  encode_frame(out, frame_header{frame_kind::hello, 0, 0, 0, 0, 0, 0}, {}, payload);
-}
+DUET_INLINE void encode_hello(byte_vector& out, const hello_message& h);
 
 /// Reads a hello frame's payload into `out`.
 ///
@@ -75,14 +71,7 @@ inline void encode_hello(byte_vector& out, const hello_message& h) {
 /// 16 bytes or announces a `max_frame_size` below `min_max_frame_size`: a
 /// protocol error. Bytes after the 16th are ignored (a later revision may
 /// append fields behind a feature bit). The caller checks the frame's kind.
-[[nodiscard]] inline bool decode_hello(const_buffer payload, hello_message& out) noexcept {
-  if (payload.size() < hello_payload_size) return false;
-  const hello_message h{detail::load_le32(payload.data()), detail::load_le32(payload.data() + 4),
-                        detail::load_le64(payload.data() + 8)};
-  if (h.max_frame_size < min_max_frame_size) return false;
-  out = h;
-  return true;
-}
+[[nodiscard]] DUET_INLINE bool decode_hello(const_buffer payload, hello_message& out) noexcept;
 
 /// Reads the hello frame `f` into `out`: as `decode_hello(f.payload, out)`,
 /// and also false when `f` is not of kind hello.
@@ -114,13 +103,7 @@ struct metadata_entry {
 namespace detail {
 
 /// Appends `v` as an unsigned LEB128 varint (1 to 5 bytes, minimal).
-inline void append_varint32(byte_vector& out, std::uint32_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<std::byte>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<std::byte>(v));
-}
+DUET_INLINE void append_varint32(byte_vector& out, std::uint32_t v);
 
 /// Reads a minimal unsigned LEB128 varint of at most 32 bits from
 /// `[p, end)`, advancing `p`. False on truncation, overflow or a
@@ -153,7 +136,85 @@ inline void append_varint32(byte_vector& out, std::uint32_t v) {
 /// Throws `std::invalid_argument` for a key that is not valid, and
 /// `std::length_error` for a key or value over 4 GiB - 1 bytes; `out` may
 /// then hold part of the block (use `frame_encoder::cancel`).
-inline void encode_metadata(byte_vector& out, std::span<const metadata_entry> entries) {
+DUET_INLINE void encode_metadata(byte_vector& out, std::span<const metadata_entry> entries);
+
+/// Reads a metadata block pair by pair without allocating.
+///
+/// ```
+/// metadata_reader r{frame.metadata};
+/// for (metadata_entry e; r.next(e);) use(e);
+/// if (r.failed()) /* malformed: protocol error */;
+/// ```
+class metadata_reader {
+public:
+  /// A reader over the metadata block `block` (may be empty: no entries).
+  explicit metadata_reader(const_buffer block) noexcept;
+
+  /// Reads the next pair into `out`: true while there is one, false at the
+  /// end of the block or on malformed input (then `failed()`; `out` is
+  /// untouched). The views point into the block.
+  [[nodiscard]] bool next(metadata_entry& out) noexcept;
+
+  /// Whether the block was malformed: a truncated or overlong varint, a
+  /// length past the end, an invalid key, fewer pairs than the count, or
+  /// bytes after the last pair.
+  [[nodiscard]] bool failed() const noexcept { return m_failed; }
+
+  /// Pairs announced but not read yet.
+  [[nodiscard]] std::uint32_t remaining() const noexcept { return m_remaining; }
+
+private:
+  bool read_string(std::string_view& s) noexcept;
+
+  const std::byte* m_pos;
+  const std::byte* m_end;
+  std::uint32_t m_remaining = 0;
+  bool m_failed = false;
+};
+
+/// Decodes a whole metadata block into `out` (cleared first; views into
+/// `block`). Returns false, with `out` cleared, when the block is malformed
+/// (see `metadata_reader::failed`). Throws `std::bad_alloc`.
+[[nodiscard]] DUET_INLINE bool decode_metadata(const_buffer block, std::vector<metadata_entry>& out);
+
+}  // namespace duet::inline v0
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0 {
+
+DUET_INLINE void encode_hello(byte_vector& out, const hello_message& h) {
+  std::byte payload[hello_payload_size];
+  detail::store_le32(payload, h.max_frame_size);
+  detail::store_le32(payload + 4, h.max_in_flight);
+  detail::store_le64(payload + 8, h.features);
+  encode_frame(out, frame_header{frame_kind::hello, 0, 0, 0, 0, 0, 0}, {}, payload);
+}
+
+DUET_INLINE bool decode_hello(const_buffer payload, hello_message& out) noexcept {
+  if (payload.size() < hello_payload_size) return false;
+  const hello_message h{detail::load_le32(payload.data()), detail::load_le32(payload.data() + 4),
+                        detail::load_le64(payload.data() + 8)};
+  if (h.max_frame_size < min_max_frame_size) return false;
+  out = h;
+  return true;
+}
+
+namespace detail {
+
+DUET_INLINE void append_varint32(byte_vector& out, std::uint32_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<std::byte>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<std::byte>(v));
+}
+
+}  // namespace detail
+
+DUET_INLINE void encode_metadata(byte_vector& out, std::span<const metadata_entry> entries) {
   if (entries.empty()) return;
   if (entries.size() > 0xffffffffu) throw std::length_error("duet: too many metadata entries");
   detail::append_varint32(out, static_cast<std::uint32_t>(entries.size()));
@@ -172,70 +233,39 @@ inline void encode_metadata(byte_vector& out, std::span<const metadata_entry> en
   }
 }
 
-/// Reads a metadata block pair by pair without allocating.
-///
-/// ```
-/// metadata_reader r{frame.metadata};
-/// for (metadata_entry e; r.next(e);) use(e);
-/// if (r.failed()) /* malformed: protocol error */;
-/// ```
-class metadata_reader {
-public:
-  /// A reader over the metadata block `block` (may be empty: no entries).
-  explicit metadata_reader(const_buffer block) noexcept
-      : m_pos(block.data()), m_end(block.data() + block.size()) {
-    if (block.empty()) return;
-    if (!detail::read_varint32(m_pos, m_end, m_remaining)) m_failed = true;
-    else if (m_remaining == 0 && m_pos != m_end) m_failed = true;  // bytes after an empty list
+DUET_INLINE metadata_reader::metadata_reader(const_buffer block) noexcept
+    : m_pos(block.data()), m_end(block.data() + block.size()) {
+  if (block.empty()) return;
+  if (!detail::read_varint32(m_pos, m_end, m_remaining)) m_failed = true;
+  else if (m_remaining == 0 && m_pos != m_end) m_failed = true;  // bytes after an empty list
+}
+
+DUET_INLINE bool metadata_reader::next(metadata_entry& out) noexcept {
+  if (m_failed || m_remaining == 0) return false;
+  std::string_view key;
+  std::string_view value;
+  if (!read_string(key) || !is_valid_metadata_key(key) || !read_string(value)) {
+    m_failed = true;
+    return false;
   }
-
-  /// Reads the next pair into `out`: true while there is one, false at the
-  /// end of the block or on malformed input (then `failed()`; `out` is
-  /// untouched). The views point into the block.
-  [[nodiscard]] bool next(metadata_entry& out) noexcept {
-    if (m_failed || m_remaining == 0) return false;
-    std::string_view key;
-    std::string_view value;
-    if (!read_string(key) || !is_valid_metadata_key(key) || !read_string(value)) {
-      m_failed = true;
-      return false;
-    }
-    // The count must end exactly at the end of the block: no trailing bytes.
-    if (--m_remaining == 0 && m_pos != m_end) {
-      m_failed = true;
-      return false;
-    }
-    out = {key, value};
-    return true;
+  // The count must end exactly at the end of the block: no trailing bytes.
+  if (--m_remaining == 0 && m_pos != m_end) {
+    m_failed = true;
+    return false;
   }
+  out = {key, value};
+  return true;
+}
 
-  /// Whether the block was malformed: a truncated or overlong varint, a
-  /// length past the end, an invalid key, fewer pairs than the count, or
-  /// bytes after the last pair.
-  [[nodiscard]] bool failed() const noexcept { return m_failed; }
+DUET_INLINE bool metadata_reader::read_string(std::string_view& s) noexcept {
+  std::uint32_t n = 0;
+  if (!detail::read_varint32(m_pos, m_end, n) || static_cast<std::size_t>(m_end - m_pos) < n) return false;
+  s = {reinterpret_cast<const char*>(m_pos), n};
+  m_pos += n;
+  return true;
+}
 
-  /// Pairs announced but not read yet.
-  [[nodiscard]] std::uint32_t remaining() const noexcept { return m_remaining; }
-
-private:
-  bool read_string(std::string_view& s) noexcept {
-    std::uint32_t n = 0;
-    if (!detail::read_varint32(m_pos, m_end, n) || static_cast<std::size_t>(m_end - m_pos) < n) return false;
-    s = {reinterpret_cast<const char*>(m_pos), n};
-    m_pos += n;
-    return true;
-  }
-
-  const std::byte* m_pos;
-  const std::byte* m_end;
-  std::uint32_t m_remaining = 0;
-  bool m_failed = false;
-};
-
-/// Decodes a whole metadata block into `out` (cleared first; views into
-/// `block`). Returns false, with `out` cleared, when the block is malformed
-/// (see `metadata_reader::failed`). Throws `std::bad_alloc`.
-[[nodiscard]] inline bool decode_metadata(const_buffer block, std::vector<metadata_entry>& out) {
+DUET_INLINE bool decode_metadata(const_buffer block, std::vector<metadata_entry>& out) {
   out.clear();
   metadata_reader r{block};
   // Each pair takes at least 3 bytes: never trust the count for the reserve.
@@ -249,3 +279,4 @@ private:
 }
 
 }  // namespace duet::inline v0
+#endif

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <duet/loop/deadline.hpp>
 
 #include <chrono>
@@ -22,8 +24,28 @@ inline constexpr std::size_t timeout_value_capacity = 20;
 /// `digits`: the time left, rounded up to whole microseconds. Returns the
 /// value, or nothing when the deadline has already passed (the request is not
 /// worth sending).
-[[nodiscard]] inline std::optional<std::string_view> timeout_value(time_point deadline, time_point now,
-                                                                  char (&digits)[timeout_value_capacity]) noexcept {
+[[nodiscard]] DUET_INLINE std::optional<std::string_view> timeout_value(time_point deadline, time_point now,
+                                                                       char (&digits)[timeout_value_capacity]) noexcept;
+
+/// Reads a `duet-timeout` value: 1 to 20 decimal digits. False when it is
+/// not one; `out` is then untouched.
+[[nodiscard]] DUET_INLINE bool parse_timeout_value(std::string_view value, std::uint64_t& out) noexcept;
+
+/// The deadline of a request that arrived at `now` with `duet-timeout`
+/// `microseconds`. A time too far ahead to represent means no deadline.
+[[nodiscard]] DUET_INLINE std::optional<time_point> deadline_from_timeout(std::uint64_t microseconds,
+                                                                         time_point now) noexcept;
+
+}  // namespace duet::inline v0::detail
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0::detail {
+
+DUET_INLINE std::optional<std::string_view> timeout_value(time_point deadline, time_point now,
+                                                         char (&digits)[timeout_value_capacity]) noexcept {
   if (deadline <= now) return std::nullopt;
   auto left = static_cast<std::uint64_t>(std::chrono::ceil<std::chrono::microseconds>(deadline - now).count());
   // Written backwards from the end (20 digits hold any 64-bit value), then
@@ -38,9 +60,7 @@ inline constexpr std::size_t timeout_value_capacity = 20;
   return std::string_view(digits, length);
 }
 
-/// Reads a `duet-timeout` value: 1 to 20 decimal digits. False when it is
-/// not one; `out` is then untouched.
-[[nodiscard]] inline bool parse_timeout_value(std::string_view value, std::uint64_t& out) noexcept {
+DUET_INLINE bool parse_timeout_value(std::string_view value, std::uint64_t& out) noexcept {
   if (value.empty() || value.size() > timeout_value_capacity) return false;
   std::uint64_t v = 0;
   for (const char c : value) {
@@ -53,10 +73,7 @@ inline constexpr std::size_t timeout_value_capacity = 20;
   return true;
 }
 
-/// The deadline of a request that arrived at `now` with `duet-timeout`
-/// `microseconds`. A time too far ahead to represent means no deadline.
-[[nodiscard]] inline std::optional<time_point> deadline_from_timeout(std::uint64_t microseconds,
-                                                                    time_point now) noexcept {
+DUET_INLINE std::optional<time_point> deadline_from_timeout(std::uint64_t microseconds, time_point now) noexcept {
   using us = std::chrono::microseconds;
   const auto limit = std::chrono::duration_cast<us>(time_point::max() - now).count();
   if (limit <= 0 || microseconds >= static_cast<std::uint64_t>(limit)) return std::nullopt;
@@ -64,3 +81,4 @@ inline constexpr std::size_t timeout_value_capacity = 20;
 }
 
 }  // namespace duet::inline v0::detail
+#endif
