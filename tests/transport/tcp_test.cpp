@@ -155,3 +155,54 @@ TEST_CASE("a tcp stream has TCP_NODELAY set", "[transport]") {
   REQUIRE(::getsockopt(pair->first.native_handle(), IPPROTO_TCP, TCP_NODELAY, &value, &length) == 0);
   CHECK(value != 0);
 }
+
+TEST_CASE("a tcp stream sends whole segments, at most 128 KiB, per system call", "[transport]") {
+  duet::event_loop loop;
+  auto pair = loop.block_on(duet_test::tcp_v4_model::make(loop));
+  REQUIRE(pair);
+  const int fd = pair->first.native_handle();
+  int mss = 0;
+  socklen_t length = sizeof mss;
+  REQUIRE(::getsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, &length) == 0);
+  REQUIRE(mss > 0);
+  const std::size_t limit = duet::detail::tcp_send_limit(fd);
+  CHECK(limit % static_cast<std::size_t>(mss) == 0);
+  CHECK(limit >= static_cast<std::size_t>(mss));
+  CHECK((limit <= duet::detail::max_tcp_send || limit == static_cast<std::size_t>(mss)));
+  CHECK(limit + static_cast<std::size_t>(mss) > duet::detail::max_tcp_send);  // as many segments as fit
+}
+
+TEST_CASE("a gather write of pieces larger than one send arrives whole and in order over tcp", "[transport]") {
+  duet::event_loop loop;
+  duet_test::watchdog guard(loop);
+  auto pair = loop.block_on(duet_test::tcp_v4_model::make(loop));
+  REQUIRE(pair);
+  auto& [writer, reader] = *pair;
+  // Pieces that straddle the per-send limit, with an empty and a one-byte one between.
+  std::vector<std::byte> payload(3 * duet::detail::max_tcp_send + 12'345);
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<std::byte>((i * 7 + i / 4096) & 0xff);
+  const std::span<const std::byte> all(payload);
+  const std::array<duet::const_buffer, 5> pieces{all.subspan(0, 200'000), all.subspan(200'000, 0),
+                                                 all.subspan(200'000, 1), all.subspan(200'001, 150'000),
+                                                 all.subspan(350'001)};
+  bool writer_ok = false;
+  [](auto& stream, std::span<const duet::const_buffer> list, std::size_t total, bool& ok) -> detached {
+    const auto r = co_await stream.write(list);
+    ok = !r.error && r.bytes == total;
+    stream.close();
+  }(writer, pieces, payload.size(), writer_ok);
+  auto read_all = [&]() -> duet::task<std::vector<std::byte>> {
+    std::vector<std::byte> got;
+    std::vector<std::byte> buffer(50'000);
+    for (;;) {
+      const auto r = co_await reader.read_some(buffer);
+      if (r.error || r.bytes == 0) break;
+      got.insert(got.end(), buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(r.bytes));
+    }
+    co_return got;
+  };
+  const auto got = loop.block_on(read_all());
+  REQUIRE_FALSE(guard.fired());
+  CHECK(writer_ok);
+  CHECK(got == payload);
+}

@@ -197,6 +197,75 @@ class [[nodiscard]] call_awaitable {
   std::optional<std::conditional_t<std::is_void_v<R>, char, R>> m_value;  // void: unused
 };
 
+/// What `client::call_into` and `client::try_call_into` return: a call like
+/// `call_awaitable`'s whose result is decoded into storage the caller gives
+/// (`R&`, which must outlive the awaiting) instead of a new value, the way
+/// `duet::decode` overwrites a value: a `std::vector<std::byte>` or
+/// `std::string` result keeps its capacity, so a caller that makes call
+/// after call into the same storage allocates nothing for the results once
+/// they stop growing. Awaiting yields nothing (`call_into`, throwing
+/// `duet::rpc_error` when the call ends with a status) or a
+/// `duet::result<void>` (`try_call_into`). The storage is written only
+/// when the call succeeds; when the response does not decode as `R` (the
+/// call then fails with `internal`), it holds a valid but unspecified value.
+template <class R, bool Throws, class... Args>
+class [[nodiscard]] call_into_awaitable {
+  static_assert(!std::is_void_v<R>, "duet::client::call_into: the method returns nothing to decode");
+  static_assert(!detail::borrows_input<R>,
+                "duet::client::call_into: the result outlives the response's bytes, so it must own its data");
+
+ public:
+  /// What `co_await` yields.
+  using value_type = std::conditional_t<Throws, void, result<void>>;
+
+  /// As `call_awaitable`'s constructor; the result goes into `into`.
+  call_into_awaitable(R& into, detail::call_target target, const detail::client_interceptor_list* interceptors,
+                      std::string_view method_name, const call_options& options, std::uint32_t method,
+                      const retry_policy* retry, Args... args)
+      : m_call(target, interceptors, method_name, options, method, retry),
+        m_arguments(std::move(args)...),
+        m_into(&into) {}
+
+  call_into_awaitable(call_into_awaitable&& other) noexcept(std::is_nothrow_move_constructible_v<std::tuple<Args...>>)
+      : m_call(std::move(other.m_call)), m_arguments(std::move(other.m_arguments)), m_into(other.m_into) {}
+  call_into_awaitable(const call_into_awaitable&) = delete;
+  call_into_awaitable& operator=(const call_into_awaitable&) = delete;
+  call_into_awaitable& operator=(call_into_awaitable&&) = delete;
+  ~call_into_awaitable() = default;
+
+  bool await_ready() { return m_call.ready(&detail::encode_argument_tuple<Args...>, &m_arguments); }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) {
+    return m_call.suspend(awaiting, &detail::encode_argument_tuple<Args...>, &m_arguments, &accept, this);
+  }
+  value_type await_resume() {
+    if (!m_call.resume(&accept, this)) {
+      if constexpr (Throws) {
+        throw rpc_error(m_call.failure());
+      } else {
+        return value_type(m_call.failure());
+      }
+    }
+    if constexpr (!Throws) return result<void>();
+  }
+
+  /// The same call as a task (one coroutine frame), for APIs that take tasks.
+  operator task<value_type>() && { return as_task(std::move(*this)); }
+
+ private:
+  static task<value_type> as_task(call_into_awaitable self) { co_return co_await self; }
+
+  // A successful exchange's payload, decoded into the caller's storage.
+  static const char* accept(void* call, const_buffer payload) {
+    auto& self = *static_cast<call_into_awaitable*>(call);
+    if (!duet::decode_all(payload, *self.m_into)) return "the response does not decode as the method's result type";
+    return nullptr;
+  }
+
+  detail::untyped_call m_call;
+  std::tuple<Args...> m_arguments;
+  R* m_into;
+};
+
 }  // namespace duet::inline v0
 
 // ------------------------------------------------------------ definitions ---

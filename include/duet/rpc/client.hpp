@@ -121,6 +121,49 @@ class client {
             std::move(args)...};
   }
 
+  /// As `call`, decoding the result into `into` (which must outlive the
+  /// awaiting) instead of returning it: a byte vector or string keeps its
+  /// capacity, so calls into the same storage allocate nothing for their
+  /// results in steady state. `into` is written only when the call
+  /// succeeds (see `call_into_awaitable`).
+  template <detail::fixed_string Name, class R, class... Args>
+  [[nodiscard]] call_into_awaitable<R, true, Args...> call_into(std::type_identity_t<R>& into,
+                                                                const method<Name, R(Args...)>& m,
+                                                                std::type_identity_t<Args>... args) {
+    return {into, target(), m_interceptors.get(), m.name, call_options{}, m.id, retry_for(m.idempotent, nullptr),
+            std::move(args)...};
+  }
+
+  /// As `call_into`, with a timeout or deadline.
+  template <detail::fixed_string Name, class R, class... Args>
+  [[nodiscard]] call_into_awaitable<R, true, Args...> call_into(std::type_identity_t<R>& into,
+                                                                const call_options& options,
+                                                                const method<Name, R(Args...)>& m,
+                                                                std::type_identity_t<Args>... args) {
+    return {into, target(), m_interceptors.get(), m.name, options, m.id, retry_for(m.idempotent, &options),
+            std::move(args)...};
+  }
+
+  /// As `try_call`, decoding the result into `into` (see `call_into`);
+  /// yields ok or the status the call ended with.
+  template <detail::fixed_string Name, class R, class... Args>
+  [[nodiscard]] call_into_awaitable<R, false, Args...> try_call_into(std::type_identity_t<R>& into,
+                                                                     const method<Name, R(Args...)>& m,
+                                                                     std::type_identity_t<Args>... args) {
+    return {into, target(), m_interceptors.get(), m.name, call_options{}, m.id, retry_for(m.idempotent, nullptr),
+            std::move(args)...};
+  }
+
+  /// As `try_call_into`, with a timeout or deadline.
+  template <detail::fixed_string Name, class R, class... Args>
+  [[nodiscard]] call_into_awaitable<R, false, Args...> try_call_into(std::type_identity_t<R>& into,
+                                                                     const call_options& options,
+                                                                     const method<Name, R(Args...)>& m,
+                                                                     std::type_identity_t<Args>... args) {
+    return {into, target(), m_interceptors.get(), m.name, options, m.id, retry_for(m.idempotent, &options),
+            std::move(args)...};
+  }
+
   /// Adds `interceptor` after those already added: its `before_call` runs
   /// before every call this client makes, its `after_call` when the call
   /// ends (docs/call-semantics.md, Interceptors). Notifications do not pass

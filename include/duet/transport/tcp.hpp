@@ -58,9 +58,11 @@ public:
   }
 
   /// Writes the whole gather list; see `duet::transport`. The buffers must
-  /// stay alive until it completes.
+  /// stay alive until it completes. A long list goes out in system calls of
+  /// whole segments, at most `detail::max_tcp_send` bytes each
+  /// (`detail::tcp_send_limit`).
   [[nodiscard]] detail::socket_write_awaiter write(std::span<const const_buffer> buffers) noexcept {
-    return detail::socket_write_awaiter(m_socket, buffers);
+    return detail::socket_write_awaiter(m_socket, buffers, m_send_limit);
   }
 
   /// Closes the socket; pending operations complete with
@@ -84,6 +86,7 @@ private:
   static endpoint ip_only(endpoint where) { return where.is_ip() ? std::move(where) : endpoint{}; }
 
   detail::registered_socket m_socket;
+  std::size_t m_send_limit = detail::max_tcp_send;  // bytes per send: whole segments
 };
 
 /// A listening TCP socket: `co_await listener.accept()` yields connected
@@ -133,7 +136,10 @@ static_assert(listener<tcp_listener>);
 namespace duet::inline v0 {
 
 DUET_INLINE tcp_stream::tcp_stream(detail::registered_socket socket) noexcept : m_socket(std::move(socket)) {
-  if (m_socket.is_open()) detail::set_option(m_socket.fd(), IPPROTO_TCP, TCP_NODELAY, 1);
+  if (m_socket.is_open()) {
+    detail::set_option(m_socket.fd(), IPPROTO_TCP, TCP_NODELAY, 1);
+    m_send_limit = detail::tcp_send_limit(m_socket.fd());
+  }
 }
 
 DUET_INLINE tcp_listener tcp_listener::listen(event_loop& loop, const endpoint& where, int backlog) {

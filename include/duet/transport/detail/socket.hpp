@@ -118,9 +118,22 @@ inline constexpr std::size_t max_gather =
 #endif
 
 /// One gather send of `buffers`, the first of which starts `offset` bytes
-/// in, at most `max_gather` buffers; SIGPIPE suppressed; retried on EINTR.
+/// in, at most `max_gather` buffers and `max_bytes` bytes; SIGPIPE
+/// suppressed; retried on EINTR.
 [[nodiscard]] DUET_INLINE syscall_result send_gather(int fd, std::span<const const_buffer> buffers,
-                                                     std::size_t offset) noexcept;
+                                                     std::size_t offset, std::size_t max_bytes = SIZE_MAX) noexcept;
+
+/// The most bytes one send on a TCP stream passes to the kernel.
+inline constexpr std::size_t max_tcp_send = 128 * 1024;
+
+/// How many bytes each send on the connected TCP socket `fd` passes at
+/// most: the largest whole number of segments (TCP_MAXSEG, the current
+/// MSS) within `max_tcp_send`, at least one; `max_tcp_send` when the MSS
+/// is unknown. A large batch then leaves in sends of whole segments: each
+/// send's segments go out (and the peer starts on them) while the next
+/// one is copied, instead of the peer waiting for the copy of a whole
+/// batch, and no send but the batch's last ends in a runt segment.
+[[nodiscard]] DUET_INLINE std::size_t tcp_send_limit(int fd) noexcept;
 
 /// Removes a stale Unix socket file at `path` (only if it is a socket, so
 /// a mistyped path never deletes a regular file).
@@ -281,13 +294,16 @@ DUET_INLINE syscall_result receive_some(int fd, mutable_buffer buffer) noexcept 
   }
 }
 
-DUET_INLINE syscall_result send_gather(int fd, std::span<const const_buffer> buffers, std::size_t offset) noexcept {
+DUET_INLINE syscall_result send_gather(int fd, std::span<const const_buffer> buffers, std::size_t offset,
+                                       std::size_t max_bytes) noexcept {
   std::array<iovec, max_gather> vectors;
   std::size_t count = 0;
-  for (std::size_t i = 0; i < buffers.size() && count < max_gather; ++i) {
+  for (std::size_t i = 0; i < buffers.size() && count < max_gather && max_bytes > 0; ++i) {
     const_buffer piece = buffers[i];
     if (i == 0) piece = piece.subspan(offset);
     if (piece.empty()) continue;
+    if (piece.size() > max_bytes) piece = piece.first(max_bytes);
+    max_bytes -= piece.size();
     vectors[count].iov_base = const_cast<std::byte*>(piece.data());  // iovec is not const-correct
     vectors[count].iov_len = piece.size();
     ++count;
@@ -306,6 +322,14 @@ DUET_INLINE syscall_result send_gather(int fd, std::span<const const_buffer> buf
     if (n >= 0) return {static_cast<std::size_t>(n), 0};
     if (errno != EINTR) return {0, errno};
   }
+}
+
+DUET_INLINE std::size_t tcp_send_limit(int fd) noexcept {
+  int mss = 0;
+  socklen_t length = sizeof mss;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, &length) != 0 || mss <= 0) return max_tcp_send;
+  const auto segment = static_cast<std::size_t>(mss);
+  return segment >= max_tcp_send ? segment : max_tcp_send / segment * segment;
 }
 
 DUET_INLINE void unlink_stale_socket(const std::string& path) noexcept {

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>  // SIZE_MAX
 #include <memory>
 #include <optional>
 #include <span>
@@ -128,11 +129,13 @@ private:
 };
 
 /// The awaitable of a socket stream's `write`: sends the whole gather list,
-/// resuming after partial sends, in chunks of at most `max_gather` buffers.
+/// resuming after partial sends, in system calls of at most `max_gather`
+/// buffers and `max_send` bytes.
 class [[nodiscard]] socket_write_awaiter : private socket_operation {
 public:
-  socket_write_awaiter(const registered_socket& socket, std::span<const const_buffer> buffers) noexcept
-      : socket_operation(socket, &perform), m_buffers(buffers) {}
+  socket_write_awaiter(const registered_socket& socket, std::span<const const_buffer> buffers,
+                       std::size_t max_send = SIZE_MAX) noexcept
+      : socket_operation(socket, &perform), m_buffers(buffers), m_max_send(max_send) {}
 
   [[nodiscard]] bool await_ready() noexcept {
     if (m_registration == nullptr) {
@@ -156,6 +159,7 @@ private:
   }
 
   std::span<const const_buffer> m_buffers;
+  std::size_t m_max_send;
   std::size_t m_index = 0;
   std::size_t m_offset = 0;
   std::size_t m_total = 0;
@@ -336,7 +340,7 @@ DUET_INLINE bool socket_write_awaiter::attempt() noexcept {
       m_result = io_result{m_total, {}};
       return true;
     }
-    const syscall_result r = send_gather(m_registration->m_fd, m_buffers.subspan(m_index), m_offset);
+    const syscall_result r = send_gather(m_registration->m_fd, m_buffers.subspan(m_index), m_offset, m_max_send);
     if (r.error != 0) {
       if (would_block(r.error)) return false;
       m_result = io_result{0, errno_code(r.error)};
