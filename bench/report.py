@@ -453,7 +453,8 @@ def render(args):
         for label, f in figs:
             w(f"| {label} | **{f.get('seconds', 0):.2f}** | {f.get('cpu_seconds', 0):.2f} | "
               f"**{f.get('max_rss_mb', 0):.0f}** | `{f.get('command', '')}` |")
-        w("\nTarget: at most 5 s and 350 MB. Medians of the runs below, the three compilations taking turns.\n")
+        w("\nTarget: at most 5 s and 350 MB. Each figure is the median of `runs` compilations, the three kinds "
+          "taking turns (every run's figures: `compile.log` in the results folder).\n")
         extra = {k: v for k, v in compile_.items()
                  if k not in ("seconds", "max_rss_mb", "command", "cpu_seconds", "separate", "library")}
         if extra:
