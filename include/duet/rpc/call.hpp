@@ -100,6 +100,56 @@ class untyped_call {
   metadata m_response_metadata;  // for the interceptors when the caller gives no response_metadata
 };
 
+/// What every typed call awaitable shares, wherever its result goes: the
+/// untyped call, the arguments it sends from, and the steps that do not
+/// depend on the result. `Call` (the derived awaitable) decodes a successful
+/// payload in `static const char* accept(void* call, const_buffer)`: null, or
+/// why it could not.
+template <class Call, class... Args>
+class typed_call {
+ public:
+  /// A call of `method_name` to `target` that passes through `interceptors`
+  /// (may be null: none), which must outlive the awaiting, and is tried
+  /// again by `retry` (may be null: never; copied) when it fails. The
+  /// interceptors see the call once, not each attempt.
+  typed_call(call_target target, const client_interceptor_list* interceptors, std::string_view method_name,
+             const call_options& options, std::uint32_t method, const retry_policy* retry, Args... args)
+      : m_call(target, interceptors, method_name, options, method, retry), m_arguments(std::move(args)...) {}
+
+  typed_call(typed_call&& other) noexcept(std::is_nothrow_move_constructible_v<std::tuple<Args...>>)
+      : m_call(std::move(other.m_call)), m_arguments(std::move(other.m_arguments)) {}
+  typed_call(const typed_call&) = delete;
+  typed_call& operator=(const typed_call&) = delete;
+  typed_call& operator=(typed_call&&) = delete;
+  ~typed_call() = default;
+
+  bool await_ready() { return m_call.ready(&encode_argument_tuple<Args...>, &m_arguments); }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) {
+    return m_call.suspend(awaiting, &encode_argument_tuple<Args...>, &m_arguments, &Call::accept,
+                          static_cast<Call*>(this));
+  }
+
+ protected:
+  /// As the caller resumes: whether the call succeeded and `Call::accept`
+  /// took its result.
+  bool succeeded() { return m_call.resume(&Call::accept, static_cast<Call*>(this)); }
+
+  /// How a call that did not succeed ends the awaiting: `rpc_error` thrown
+  /// (`Throws`), or the status returned as a `Value` (a `result`).
+  template <class Value, bool Throws>
+  Value fail() {
+    if constexpr (Throws) {
+      throw rpc_error(m_call.failure());
+    } else {
+      return Value(m_call.failure());
+    }
+  }
+
+ private:
+  untyped_call m_call;
+  std::tuple<Args...> m_arguments;
+};
+
 }  // namespace detail
 
 /// What `client::call` and `client::try_call` return: one call, not yet
@@ -124,7 +174,10 @@ class untyped_call {
 /// when it is awaited (and fails at once with `unavailable` when there is
 /// none); otherwise to the client's one connection.
 template <class R, bool Throws, class... Args>
-class [[nodiscard]] call_awaitable {
+class [[nodiscard]] call_awaitable : public detail::typed_call<call_awaitable<R, Throws, Args...>, Args...> {
+  using base = detail::typed_call<call_awaitable, Args...>;
+  friend base;
+
   static_assert(!detail::borrows_input<R>,
                 "duet::client: a call's result outlives the response's bytes, so it must own its data: declare "
                 "the method's result as std::string or std::vector<std::byte> on the calling side (the wire "
@@ -134,34 +187,11 @@ class [[nodiscard]] call_awaitable {
   /// What `co_await` yields.
   using value_type = std::conditional_t<Throws, R, result<R>>;
 
-  /// A call of `method_name` to `target` that passes through `interceptors`
-  /// (may be null: none), which must outlive the awaiting, and is tried
-  /// again by `retry` (may be null: never; copied) when it fails. The
-  /// interceptors see the call once, not each attempt.
-  call_awaitable(detail::call_target target, const detail::client_interceptor_list* interceptors,
-                 std::string_view method_name, const call_options& options, std::uint32_t method,
-                 const retry_policy* retry, Args... args)
-      : m_call(target, interceptors, method_name, options, method, retry), m_arguments(std::move(args)...) {}
+  using base::base;
+  call_awaitable(call_awaitable&&) = default;
 
-  call_awaitable(call_awaitable&& other) noexcept(std::is_nothrow_move_constructible_v<std::tuple<Args...>>)
-      : m_call(std::move(other.m_call)), m_arguments(std::move(other.m_arguments)) {}
-  call_awaitable(const call_awaitable&) = delete;
-  call_awaitable& operator=(const call_awaitable&) = delete;
-  call_awaitable& operator=(call_awaitable&&) = delete;
-  ~call_awaitable() = default;
-
-  bool await_ready() { return m_call.ready(&detail::encode_argument_tuple<Args...>, &m_arguments); }
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) {
-    return m_call.suspend(awaiting, &detail::encode_argument_tuple<Args...>, &m_arguments, &accept, this);
-  }
   value_type await_resume() {
-    if (!m_call.resume(&accept, this)) {
-      if constexpr (Throws) {
-        throw rpc_error(m_call.failure());
-      } else {
-        return value_type(m_call.failure());
-      }
-    }
+    if (!this->succeeded()) return this->template fail<value_type, Throws>();
     if constexpr (!std::is_void_v<R>) {
       return std::move(*m_value);
     } else if constexpr (!Throws) {
@@ -192,8 +222,6 @@ class [[nodiscard]] call_awaitable {
     return nullptr;
   }
 
-  detail::untyped_call m_call;
-  std::tuple<Args...> m_arguments;
   std::optional<std::conditional_t<std::is_void_v<R>, char, R>> m_value;  // void: unused
 };
 
@@ -209,7 +237,11 @@ class [[nodiscard]] call_awaitable {
 /// when the call succeeds; when the response does not decode as `R` (the
 /// call then fails with `internal`), it holds a valid but unspecified value.
 template <class R, bool Throws, class... Args>
-class [[nodiscard]] call_into_awaitable {
+class [[nodiscard]] call_into_awaitable
+    : public detail::typed_call<call_into_awaitable<R, Throws, Args...>, Args...> {
+  using base = detail::typed_call<call_into_awaitable, Args...>;
+  friend base;
+
   static_assert(!std::is_void_v<R>, "duet::client::call_into: the method returns nothing to decode");
   static_assert(!detail::borrows_input<R>,
                 "duet::client::call_into: the result outlives the response's bytes, so it must own its data");
@@ -222,29 +254,12 @@ class [[nodiscard]] call_into_awaitable {
   call_into_awaitable(R& into, detail::call_target target, const detail::client_interceptor_list* interceptors,
                       std::string_view method_name, const call_options& options, std::uint32_t method,
                       const retry_policy* retry, Args... args)
-      : m_call(target, interceptors, method_name, options, method, retry),
-        m_arguments(std::move(args)...),
-        m_into(&into) {}
+      : base(target, interceptors, method_name, options, method, retry, std::move(args)...), m_into(&into) {}
 
-  call_into_awaitable(call_into_awaitable&& other) noexcept(std::is_nothrow_move_constructible_v<std::tuple<Args...>>)
-      : m_call(std::move(other.m_call)), m_arguments(std::move(other.m_arguments)), m_into(other.m_into) {}
-  call_into_awaitable(const call_into_awaitable&) = delete;
-  call_into_awaitable& operator=(const call_into_awaitable&) = delete;
-  call_into_awaitable& operator=(call_into_awaitable&&) = delete;
-  ~call_into_awaitable() = default;
+  call_into_awaitable(call_into_awaitable&&) = default;
 
-  bool await_ready() { return m_call.ready(&detail::encode_argument_tuple<Args...>, &m_arguments); }
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) {
-    return m_call.suspend(awaiting, &detail::encode_argument_tuple<Args...>, &m_arguments, &accept, this);
-  }
   value_type await_resume() {
-    if (!m_call.resume(&accept, this)) {
-      if constexpr (Throws) {
-        throw rpc_error(m_call.failure());
-      } else {
-        return value_type(m_call.failure());
-      }
-    }
+    if (!this->succeeded()) return this->template fail<value_type, Throws>();
     if constexpr (!Throws) return result<void>();
   }
 
@@ -261,8 +276,6 @@ class [[nodiscard]] call_into_awaitable {
     return nullptr;
   }
 
-  detail::untyped_call m_call;
-  std::tuple<Args...> m_arguments;
   R* m_into;
 };
 
