@@ -40,6 +40,7 @@
 #include <duet/rpc/client.hpp>
 #include <duet/rpc/context.hpp>
 #include <duet/rpc/method.hpp>
+#include <duet/rpc/peer.hpp>
 #include <duet/rpc/reconnect.hpp>
 #include <duet/rpc/router.hpp>
 #include <duet/rpc/server.hpp>

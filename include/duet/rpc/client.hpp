@@ -1,9 +1,12 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <duet/codec/codec.hpp>
 #include <duet/coro/task.hpp>
 #include <duet/result.hpp>
 #include <duet/rpc/call.hpp>
+#include <duet/rpc/detail/caller.hpp>
 #include <duet/rpc/interceptor.hpp>
 #include <duet/rpc/method.hpp>
 #include <duet/rpc/reconnect.hpp>
@@ -22,6 +25,15 @@
 #include <utility>
 
 namespace duet::inline v0 {
+
+class router;
+
+namespace detail {
+/// The session's view of `routes` (defined in <duet/rpc/router.hpp>, which
+/// a program that passes a router includes), so that a client that serves
+/// nothing does not compile the router.
+DUET_INLINE request_dispatcher* dispatcher_of(router& routes) noexcept;
+}  // namespace detail
 
 /// The calling side of a connection: typed calls over one session.
 ///
@@ -44,14 +56,30 @@ namespace duet::inline v0 {
 /// awaited, and fails at once with `unavailable` while there is none
 /// (`wait_connected` waits for one). Calls pending on a lost connection end
 /// with `unavailable`; they are never sent again.
+///
+/// A client made with a router also serves the router's methods to the
+/// server, over the same connection: the server's handlers call it back
+/// through `call_context::peer()` (docs/call-semantics.md, Calls in both
+/// directions). The router must outlive the client.
+///
+/// The calls (`call`, `try_call`, `call_into`, `try_call_into`, each also
+/// with `call_options`, and `notify`) are those of every caller, described
+/// in <duet/rpc/detail/caller.hpp>.
 template <transport Transport>
-class client {
+class client : public detail::caller<client<Transport>> {
  public:
   using transport_type = Transport;
 
   /// Starts a client over a connected `stream` on `loop`.
   client(event_loop& loop, Transport stream, const session_options& options = {})
       : m_session(session<Transport>::make(loop, std::move(stream), options)) {
+    m_session->start();
+  }
+
+  /// Starts a client over a connected `stream` on `loop` that also serves
+  /// `routes`' methods to the server on this connection.
+  client(event_loop& loop, Transport stream, router& routes, const session_options& options = {})
+      : m_session(session<Transport>::make(loop, std::move(stream), options, detail::dispatcher_of(routes))) {
     m_session->start();
   }
 
@@ -62,10 +90,14 @@ class client {
   /// `unavailable`. Throws std::invalid_argument when `reconnect.connect`
   /// is empty.
   client(event_loop& loop, reconnect_options<Transport> reconnect, const session_options& options = {}) {
-    auto r = std::make_shared<detail::reconnector<Transport>>(loop, std::move(reconnect), options);
-    if (!r->has_connect()) throw std::invalid_argument("duet::client: reconnect_options::connect is empty");
-    r->start();
-    m_reconnector = std::move(r);
+    reconnect_with(loop, std::move(reconnect), options, nullptr);
+  }
+
+  /// A reconnecting client that also serves `routes`' methods to the
+  /// server on each of its connections.
+  client(event_loop& loop, reconnect_options<Transport> reconnect, router& routes,
+         const session_options& options = {}) {
+    reconnect_with(loop, std::move(reconnect), options, detail::dispatcher_of(routes));
   }
 
   client(client&&) noexcept = default;
@@ -85,85 +117,6 @@ class client {
     if (m_reconnector) m_reconnector->close_fn(*m_reconnector);
   }
 
-  /// Calls `m` with `args` and returns its result; throws `duet::rpc_error`
-  /// when the call ends with a status instead. Resumes the awaiter on the
-  /// loop thread. Lazy: the request goes out when the result is awaited.
-  template <detail::fixed_string Name, class R, class... Args>
-  [[nodiscard]] call_awaitable<R, true, Args...> call(const method<Name, R(Args...)>& m,
-                                                      std::type_identity_t<Args>... args) {
-    return {target(), m_interceptors.get(), m.name, call_options{}, m.id, retry_for(m.idempotent, nullptr),
-            std::move(args)...};
-  }
-
-  /// As `call`, with a timeout or deadline.
-  template <detail::fixed_string Name, class R, class... Args>
-  [[nodiscard]] call_awaitable<R, true, Args...> call(const call_options& options, const method<Name, R(Args...)>& m,
-                                                      std::type_identity_t<Args>... args) {
-    return {target(), m_interceptors.get(), m.name, options, m.id, retry_for(m.idempotent, &options),
-            std::move(args)...};
-  }
-
-  /// Calls `m` with `args`; yields the value or the status the call ended
-  /// with. Never throws for RPC failures (only for allocation failure).
-  template <detail::fixed_string Name, class R, class... Args>
-  [[nodiscard]] call_awaitable<R, false, Args...> try_call(const method<Name, R(Args...)>& m,
-                                                           std::type_identity_t<Args>... args) {
-    return {target(), m_interceptors.get(), m.name, call_options{}, m.id, retry_for(m.idempotent, nullptr),
-            std::move(args)...};
-  }
-
-  /// As `try_call`, with a timeout or deadline.
-  template <detail::fixed_string Name, class R, class... Args>
-  [[nodiscard]] call_awaitable<R, false, Args...> try_call(const call_options& options,
-                                                           const method<Name, R(Args...)>& m,
-                                                           std::type_identity_t<Args>... args) {
-    return {target(), m_interceptors.get(), m.name, options, m.id, retry_for(m.idempotent, &options),
-            std::move(args)...};
-  }
-
-  /// As `call`, decoding the result into `into` (which must outlive the
-  /// awaiting) instead of returning it: a byte vector or string keeps its
-  /// capacity, so calls into the same storage allocate nothing for their
-  /// results in steady state. `into` is written only when the call
-  /// succeeds (see `call_into_awaitable`).
-  template <detail::fixed_string Name, class R, class... Args>
-  [[nodiscard]] call_into_awaitable<R, true, Args...> call_into(std::type_identity_t<R>& into,
-                                                                const method<Name, R(Args...)>& m,
-                                                                std::type_identity_t<Args>... args) {
-    return {into, target(), m_interceptors.get(), m.name, call_options{}, m.id, retry_for(m.idempotent, nullptr),
-            std::move(args)...};
-  }
-
-  /// As `call_into`, with a timeout or deadline.
-  template <detail::fixed_string Name, class R, class... Args>
-  [[nodiscard]] call_into_awaitable<R, true, Args...> call_into(std::type_identity_t<R>& into,
-                                                                const call_options& options,
-                                                                const method<Name, R(Args...)>& m,
-                                                                std::type_identity_t<Args>... args) {
-    return {into, target(), m_interceptors.get(), m.name, options, m.id, retry_for(m.idempotent, &options),
-            std::move(args)...};
-  }
-
-  /// As `try_call`, decoding the result into `into` (see `call_into`);
-  /// yields ok or the status the call ended with.
-  template <detail::fixed_string Name, class R, class... Args>
-  [[nodiscard]] call_into_awaitable<R, false, Args...> try_call_into(std::type_identity_t<R>& into,
-                                                                     const method<Name, R(Args...)>& m,
-                                                                     std::type_identity_t<Args>... args) {
-    return {into, target(), m_interceptors.get(), m.name, call_options{}, m.id, retry_for(m.idempotent, nullptr),
-            std::move(args)...};
-  }
-
-  /// As `try_call_into`, with a timeout or deadline.
-  template <detail::fixed_string Name, class R, class... Args>
-  [[nodiscard]] call_into_awaitable<R, false, Args...> try_call_into(std::type_identity_t<R>& into,
-                                                                     const call_options& options,
-                                                                     const method<Name, R(Args...)>& m,
-                                                                     std::type_identity_t<Args>... args) {
-    return {into, target(), m_interceptors.get(), m.name, options, m.id, retry_for(m.idempotent, &options),
-            std::move(args)...};
-  }
-
   /// Adds `interceptor` after those already added: its `before_call` runs
   /// before every call this client makes, its `after_call` when the call
   /// ends (docs/call-semantics.md, Interceptors). Notifications do not pass
@@ -174,21 +127,6 @@ class client {
     if (!m_interceptors) m_interceptors = std::make_unique<detail::client_interceptor_list>();
     m_interceptors->push_back(std::move(interceptor));
     return *this;
-  }
-
-  /// Sends a notification: a one-way call of `m` with `args` that the
-  /// server runs but never answers (a result the method declares is
-  /// dropped). Returns once it is queued, in order with the calls around
-  /// it: ok, or `unavailable` (closed), `resource_exhausted` (larger than
-  /// the server accepts) or `internal` (encoding threw). Delivery is not
-  /// confirmed; a server that does not serve `m` drops it and counts it
-  /// (`router::dropped_notifications()`). Call it on the loop thread.
-  template <detail::fixed_string Name, class R, class... Args>
-  [[nodiscard]] status notify(const method<Name, R(Args...)>& m, std::type_identity_t<Args>... args) {
-    detail::session_core* core = current_core();
-    if (core == nullptr) return status(status_code::unavailable, "the client has no connection");
-    const std::tuple<Args...> arguments(std::move(args)...);
-    return core->notify(m.id, &detail::encode_argument_tuple<Args...>, &arguments);
   }
 
   /// Closes the connection and completes once it has fully ended. Pending
@@ -216,7 +154,7 @@ class client {
   /// Whether the connection is still usable for new calls (open, and the
   /// server has not sent goaway).
   [[nodiscard]] bool is_open() const noexcept {
-    const detail::session_core* core = current_core();
+    const detail::session_core* core = core_now();
     return core != nullptr && core->accepts_calls();
   }
 
@@ -253,12 +191,25 @@ class client {
   }
 
  private:
-  detail::call_target target() noexcept {
+  friend detail::caller<client>;
+
+  void reconnect_with(event_loop& loop, reconnect_options<Transport> reconnect, const session_options& options,
+                      detail::request_dispatcher* dispatcher) {
+    auto r = std::make_shared<detail::reconnector<Transport>>(loop, std::move(reconnect), options, dispatcher);
+    if (!r->has_connect()) throw std::invalid_argument("duet::client: reconnect_options::connect is empty");
+    r->start();
+    m_reconnector = std::move(r);
+  }
+
+  detail::call_target call_target_now() noexcept {
     if (m_reconnector) return detail::call_target(m_reconnector->slot());
     return detail::call_target(*m_session);
   }
-  detail::session_core* current_core() const noexcept {
+  detail::session_core* core_now() const noexcept {
     return m_reconnector ? m_reconnector->slot().current : m_session.get();
+  }
+  [[nodiscard]] const detail::client_interceptor_list* interceptors_now() const noexcept {
+    return m_interceptors.get();
   }
 
   // The policy a call is tried again by: none unless the call is safe to

@@ -15,9 +15,12 @@
 
 namespace duet::inline v0 {
 
+class peer;
+
 namespace detail {
+class session_core;
 struct call_context_access;
-}
+}  // namespace detail
 
 /// What a handler may know about the request it serves. A handler that
 /// wants it takes `duet::call_context&` as its first parameter:
@@ -31,6 +34,17 @@ class call_context {
   call_context(event_loop& loop, std::string_view method_name, std::uint32_t method_id,
                bool expects_response) noexcept
       : m_loop(&loop), m_method_name(method_name), m_method_id(method_id), m_expects_response(expects_response) {}
+
+  /// The other end of the connection the request came on, to call back:
+  ///
+  ///     int n = co_await ctx.peer().call(confirm, job);
+  ///
+  /// Valid while the handler runs (a coroutine handler: until its task
+  /// completes). A call still waiting when the connection ends fails with
+  /// `unavailable`, like any call. Declared in <duet/rpc/peer.hpp>, which
+  /// <duet/rpc/router.hpp> includes. Precondition: the context is one the
+  /// router made for a handler, not one constructed by hand.
+  [[nodiscard]] duet::peer peer() const noexcept;
 
   /// The loop the connection runs on; a coroutine handler runs there too.
   [[nodiscard]] event_loop& loop() const noexcept { return *m_loop; }
@@ -92,6 +106,13 @@ class call_context {
  private:
   friend struct detail::call_context_access;
 
+  call_context(detail::session_core& session, event_loop& loop, std::string_view method_name,
+               std::uint32_t method_id, bool expects_response) noexcept
+      : call_context(loop, method_name, method_id, expects_response) {
+    m_session = &session;
+  }
+
+  detail::session_core* m_session = nullptr;  // whose peer() it is
   event_loop* m_loop;
   std::string_view m_method_name;
   std::uint32_t m_method_id;
@@ -108,6 +129,15 @@ namespace detail {
 
 /// What the router sets in a context before the handler runs.
 struct call_context_access {
+  /// A context for a request that came on `session`, whose loop is `loop`.
+  [[nodiscard]] static call_context make(session_core& session, event_loop& loop, std::string_view method_name,
+                                         std::uint32_t method_id, bool expects_response) noexcept {
+    return call_context(session, loop, method_name, method_id, expects_response);
+  }
+  /// The session whose peer a context's handler calls (null for a context
+  /// made by hand).
+  [[nodiscard]] static session_core* session(const call_context& c) noexcept { return c.m_session; }
+
   /// Reads the request's metadata block (already checked by the session):
   /// its `duet-timeout` becomes the deadline (the first one counts; none is
   /// kept as a pair, so a call with only a timeout allocates nothing here),

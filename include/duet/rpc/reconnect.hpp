@@ -171,8 +171,11 @@ class reconnector final : public reconnect_state<Transport>, public std::enable_
   using state::m_slot;
 
  public:
-  reconnector(event_loop& loop, reconnect_options<Transport> options, const session_options& session)
-      : m_loop(loop), m_options(std::move(options)), m_session_options(session),
+  /// `dispatcher` (may be null: none) serves the server's calls on every
+  /// connection; it outlives the reconnector.
+  reconnector(event_loop& loop, reconnect_options<Transport> options, const session_options& session,
+              request_dispatcher* dispatcher)
+      : m_loop(loop), m_options(std::move(options)), m_session_options(session), m_dispatcher(dispatcher),
         m_random(reinterpret_cast<std::uintptr_t>(this) ^
                  static_cast<std::uint64_t>(clock::now().time_since_epoch().count()) ^ 0x9e3779b97f4a7c15ull) {
     this->close_fn = [](state& s) { static_cast<reconnector&>(s).close(); };
@@ -261,7 +264,8 @@ class reconnector final : public reconnect_state<Transport>, public std::enable_
   }
 
   void adopt(Transport stream) {
-    std::shared_ptr<session<Transport>> s = session<Transport>::make(m_loop, std::move(stream), m_session_options);
+    std::shared_ptr<session<Transport>> s =
+        session<Transport>::make(m_loop, std::move(stream), m_session_options, m_dispatcher);
     s->on_unusable(&on_unusable, this);
     m_session = s;
     m_unusable = false;
@@ -321,6 +325,7 @@ class reconnector final : public reconnect_state<Transport>, public std::enable_
   event_loop& m_loop;
   reconnect_options<Transport> m_options;
   session_options m_session_options;
+  request_dispatcher* m_dispatcher;
   std::vector<std::shared_ptr<session<Transport>>> m_retired;  // earlier ones, maybe still finishing calls
   std::vector<std::stop_source*> m_connect_waiters;
   std::stop_source m_stop;

@@ -10,6 +10,7 @@
 #include <duet/rpc/idempotency.hpp>
 #include <duet/rpc/interceptor.hpp>
 #include <duet/rpc/method.hpp>
+#include <duet/rpc/peer.hpp>
 #include <duet/session/detail/session_core.hpp>
 #include <duet/session/detail/spawned.hpp>
 #include <duet/status.hpp>
@@ -183,7 +184,7 @@ class async_request {
       : session(s),
         id(header.id),
         wants_answer(header.kind == frame_kind::request),
-        context(s.loop(), method_name, method_id, wants_answer),
+        context(call_context_access::make(s, s.loop(), method_name, method_id, wants_answer)),
         hooks(interceptors) {
     session.handler_started();
     m_link.id = id;
@@ -246,7 +247,7 @@ class typed_handler final : public handler_base {
     } else {
       const bool wants_answer = frame.header.kind == frame_kind::request;
       const std::uint32_t id = frame.header.id;
-      call_context context(session.loop(), m_name, m_id, wants_answer);
+      call_context context = call_context_access::make(session, session.loop(), m_name, m_id, wants_answer);
       server_hooks hooks{interceptors};
       arguments args;
       if (!prepare(session, context, frame, args, hooks)) return;
@@ -549,6 +550,8 @@ DUET_INLINE async_request::~async_request() = default;
   if (wants_answer) session.untrack(m_link);
   session.handler_finished();
 }
+
+DUET_INLINE request_dispatcher* dispatcher_of(router& routes) noexcept { return &routes; }
 
 }  // namespace detail
 
