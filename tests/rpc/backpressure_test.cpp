@@ -324,3 +324,54 @@ TEST_CASE("with overload_action::reject, requests past the queued-answer cap are
   CHECK(peak < 2 * cap + blob_size + 64);
   CHECK(std::all_of(answered.begin() + 1, answered.end(), [](int n) { return n == 1; }));
 }
+
+TEST_CASE("past max_in_flight, requests that arrive wait their turn and run in order, while pings are still answered",
+          "[rpc][backpressure]") {
+  duet::event_loop loop;
+  duet::router router;
+  held_requests h;
+  h.wanted = 2;
+  serve_hold(router, loop, h);
+  duet::server_options options;
+  options.session.max_in_flight = 2;
+  duet::server server(loop, router, options);
+  auto listener = duet::tcp_listener::listen(loop, duet::endpoint::loopback_v4(0));
+  const duet::endpoint where = listener.local_endpoint();
+
+  duet::frame_header first_answer{};
+  std::vector<std::uint32_t> order;
+  loop.block_on([&]() -> duet::task<void> {
+    duet::async_scope serving;
+    serving.spawn(server.serve(std::move(listener)));
+    raw_peer peer = co_await connect_raw(loop, where);
+    // Two held requests fill the cap; two adds (ids 3 and 4) then wait behind them.
+    duet::byte_vector out = flood_of(hold, 2, 7);
+    duet::byte_vector payload;
+    for (std::uint32_t id = 3; id <= 4; ++id) {
+      payload.clear();
+      duet::byte_writer w(payload);
+      duet::encode(w, 1, 2);
+      duet::encode_frame(out, duet::frame_header{duet::frame_kind::request, 0, 0, id, add.id, 0, 0}, {}, payload);
+    }
+    duet::encode_frame(out, duet::frame_header{duet::frame_kind::ping, 0, 0, 99, 0, 0, 0}, {}, {});
+    co_await peer.send(out);
+    co_await h.arrived;
+    first_answer = co_await peer.next_answer();  // the pong: nothing else can be answered yet
+    h.release.request_stop();
+    for (int i = 0; i < 4; ++i) {
+      const duet::frame_header answer = co_await peer.next_answer();
+      order.push_back(answer.id);
+    }
+    peer.stream.close();
+    server.stop();
+    co_await serving.join();
+  }());
+  CHECK(first_answer.kind == duet::frame_kind::pong);
+  CHECK(first_answer.id == 99);
+  CHECK(h.most_running == 2);
+  REQUIRE(order.size() == 4);
+  // The adds ran in arrival order once a released request freed a slot.
+  const auto at3 = std::find(order.begin(), order.end(), 3u);
+  const auto at4 = std::find(order.begin(), order.end(), 4u);
+  CHECK(at3 < at4);
+}

@@ -4,8 +4,10 @@
 
 #include <duet/bytes.hpp>
 #include <duet/codec/buffer.hpp>
+#include <duet/detail/scope_exit.hpp>
 #include <duet/loop/event_loop.hpp>
 #include <duet/session/call_table.hpp>
+#include <duet/session/detail/parked_requests.hpp>
 #include <duet/session/session_options.hpp>
 #include <duet/status.hpp>
 #include <duet/wire/encoder.hpp>
@@ -277,11 +279,11 @@ class session_core {
   }
 
   /// An asynchronous handler began: the session will not finish until the
-  /// matching `handler_finished`, and stops reading while too many run.
+  /// matching `handler_finished`, and new requests wait while too many run.
   void handler_started() noexcept { ++m_handlers; }
-  void handler_finished() noexcept {
+  void handler_finished() {
     --m_handlers;
-    if (m_reader && !reader_should_pause()) m_loop.post(std::exchange(m_reader, {}));
+    admit_parked();
     notify_if_idle();
     close_when_idle();
   }
@@ -301,17 +303,22 @@ class session_core {
   /// session is closing (a protocol error, or a handler or caller closed it).
   bool route_frames();
 
-  /// Whether the reader should wait before routing or reading more: too
-  /// many requests are still running, or too many answers wait for the
-  /// writer (backpressure on a flooding peer). With `overload_action::reject`
-  /// only the answers' bytes, at twice their cap, pause it.
+  /// Whether the reader should wait before routing or reading more.
+  /// Backpressure holds back only the admission of new requests: while the
+  /// serving side is over its caps, the requests that arrive are parked
+  /// (`m_parked`) and every other frame (responses above all, so that a
+  /// handler waiting on a call back to its peer gets its answer) is routed.
+  /// The reader stops only when the parked requests pass their bound,
+  /// `max_in_flight` frames or `max_queued_response_bytes` bytes (a peer
+  /// that honours the `max_in_flight` of our hello never gets there), or
+  /// when the answers waiting for the writer reach twice
+  /// `max_queued_response_bytes` (a peer that sends and never reads: pongs
+  /// and refusals are answers too).
   [[nodiscard]] bool reader_should_pause() const noexcept {
     if (m_closing) return false;
-    if (m_options.on_overload == overload_action::reject) {
-      const std::size_t cap = m_options.max_queued_response_bytes;
-      return queued_response_bytes() >= (cap > ~std::size_t{0} / 2 ? cap : 2 * cap);
-    }
-    return overloaded();
+    const std::size_t cap = m_options.max_queued_response_bytes;
+    if (queued_response_bytes() >= (cap > ~std::size_t{0} / 2 ? cap : 2 * cap)) return true;
+    return !m_parked.empty() && (m_parked.count() > m_options.max_in_flight || m_parked.bytes() > cap);
   }
 
   /// Whether the serving side is over one of its caps.
@@ -359,9 +366,9 @@ class session_core {
   [[nodiscard]] std::span<const const_buffer> take_output();
 
   /// The writer's write of what it took is over (done or failed): the
-  /// arguments and the reader's bytes it sent from are free again, and a
-  /// reader paused by queued answers may go on.
-  void output_written() noexcept;
+  /// arguments and the reader's bytes it sent from are free again, and
+  /// parked requests and a reader paused by queued answers may go on.
+  void output_written();
 
   /// Whether frames queued or being written send bytes from the reader's
   /// buffer, which must not be reused (`m_decoder.prepare`) before
@@ -596,6 +603,26 @@ class session_core {
   /// the caps and must not run (counted).
   bool reject_overload() noexcept;
 
+  /// Whether a request or notification arriving now must be parked: the
+  /// serving side pauses admission (`overload_action::pause_reading`) and is
+  /// over its caps, or others wait ahead of it.
+  [[nodiscard]] bool must_park() const noexcept {
+    return (!m_parked.empty() || overloaded()) && m_options.on_overload == overload_action::pause_reading &&
+           m_dispatcher != nullptr && !m_draining;
+  }
+
+  /// Runs a request or notification (or answers it without running: the
+  /// session drains, serves nothing, or refuses it over its caps).
+  void admit(const frame_view& frame);
+
+  /// Copies a request or notification that must wait (`must_park`).
+  void park(const frame_view& frame);
+
+  /// Admits parked requests, oldest first, while the serving side is under
+  /// its caps (all of them, answered `unavailable`, once it drains), then
+  /// wakes a reader that their number had paused.
+  void admit_parked();
+
   void notify_if_idle() {
     if (m_tasks_waiter && idle()) m_loop.post(std::exchange(m_tasks_waiter, {}));
   }
@@ -627,6 +654,8 @@ class session_core {
   std::uint64_t m_rejected = 0;
   running_request* m_running = nullptr;     // coroutine handlers serving requests, newest first
   answer_capture* m_captures = nullptr;     // answers an idempotency cache waits for
+  parked_requests m_parked;                 // requests that came while over the caps, oldest first
+  bool m_admitting_parked = false;          // admit_parked runs (a handler it starts may end inside it)
   std::coroutine_handle<> m_reader;        // parked by backpressure
   std::coroutine_handle<> m_tasks_waiter;  // the reader, waiting for handlers and writer to end
   bool m_closing = false;
@@ -681,6 +710,8 @@ DUET_INLINE void session_core::shutdown(status_code code, std::string_view why) 
     r->on_cancel(*r);
     r = next;
   }
+  // Requests parked over the caps will never run.
+  m_parked.clear();
   // Answers still awaited will not come.
   while (answer_capture* c = m_captures) {
     m_captures = c->next;
@@ -705,6 +736,7 @@ DUET_INLINE void session_core::drain(time_point deadline, std::string_view why) 
                std::as_bytes(std::span<const char>(why.data(), why.size())));
   wake_writer();
   m_loop.start_timer(m_drain_timer, deadline);
+  admit_parked();  // answers them unavailable
   close_when_idle();
 }
 
@@ -795,9 +827,9 @@ DUET_INLINE bool session_core::route_frames() {
   ++m_reads;  // a sign of life for the keepalive
   frame_view frame;
   for (;;) {
-    // Over a cap, the frames already read wait in the decoder; the reader
-    // routes them once it is woken (backpressure per frame, not per read:
-    // one read can hold thousands of requests).
+    // Past the parked requests' bound, the frames already read wait in
+    // the decoder; the reader routes them once it is woken (checked per
+    // frame, not per read: one read can hold thousands of requests).
     if (reader_should_pause()) return true;
     const decode_status st = m_decoder.next(frame);
     if (st == decode_status::need_more) return !m_closing;
@@ -828,7 +860,7 @@ DUET_INLINE std::span<const const_buffer> session_core::take_output() {
   return m_gather;
 }
 
-DUET_INLINE void session_core::output_written() noexcept {
+DUET_INLINE void session_core::output_written() {
   for (output_view& v : m_sending_views) {
     if (v.call != nullptr) v.call->sends_from_arguments = false;
     if (v.from_reader) --m_reader_views;
@@ -840,7 +872,7 @@ DUET_INLINE void session_core::output_written() noexcept {
   // the connection's life: a buffer grown past the bound is given back.
   if (m_sending.capacity() > retained_output_capacity) byte_vector().swap(m_sending);
   m_writing_response_bytes = 0;
-  if (m_reader && !reader_should_pause()) m_loop.post(std::exchange(m_reader, {}));
+  admit_parked();
 }
 
 DUET_INLINE void session_core::detach_reader_views() {
@@ -897,7 +929,7 @@ DUET_INLINE void session_core::on_keepalive(timer_node& node) noexcept {
 
 DUET_INLINE void session_core::close_when_idle() noexcept {
   if (!m_winding_down || m_close_when_flushed || m_closing) return;
-  if (m_handlers != 0 || m_calls.size() != 0) return;
+  if (m_handlers != 0 || m_calls.size() != 0 || !m_parked.empty()) return;
   m_close_when_flushed = true;
   wake_writer();
 }
@@ -1163,19 +1195,12 @@ DUET_INLINE void session_core::route(const frame_view& frame) {
       return;
     }
     case frame_kind::request:
-      if (m_draining) {
-        send_error(h.id,
-                   status(status_code::unavailable, "the server is draining (goaway sent): the request was not run"));
-      } else if (m_dispatcher == nullptr) {
-        send_error(h.id, status(status_code::unimplemented, "this side serves no methods"));
-      } else if (reject_overload()) {
-        send_error(h.id, status(status_code::resource_exhausted, "the server is overloaded on this connection"));
-      } else {
-        m_dispatcher->dispatch(*this, frame);
-      }
-      return;
     case frame_kind::notification:
-      if (m_dispatcher != nullptr && !m_draining && !reject_overload()) m_dispatcher->dispatch(*this, frame);
+      if (must_park()) {
+        park(frame);
+      } else {
+        admit(frame);
+      }
       return;
     case frame_kind::ping: {
       const std::size_t before = m_out.size();
@@ -1226,6 +1251,45 @@ DUET_INLINE void session_core::deliver_capture(std::uint32_t id, std::size_t fra
   (void)load_frame_header(m_out.data() + frame_at, h, ~std::uint32_t{0});  // we just wrote it
   const const_buffer body(m_out.data() + frame_at + frame_header_size, h.metadata_length + h.payload_length);
   c->on_answer(*c, h.status, body.first(h.metadata_length), body.subspan(h.metadata_length));
+}
+
+DUET_INLINE void session_core::admit(const frame_view& frame) {
+  const frame_header& h = frame.header;
+  const bool request = h.kind == frame_kind::request;
+  if (m_draining) {
+    if (request) {
+      send_error(h.id,
+                 status(status_code::unavailable, "the server is draining (goaway sent): the request was not run"));
+    }
+  } else if (m_dispatcher == nullptr) {
+    if (request) send_error(h.id, status(status_code::unimplemented, "this side serves no methods"));
+  } else if (reject_overload()) {
+    if (request) send_error(h.id, status(status_code::resource_exhausted, "the server is overloaded on this connection"));
+  } else {
+    m_dispatcher->dispatch(*this, frame);
+  }
+}
+
+[[gnu::noinline]] DUET_INLINE void session_core::park(const frame_view& frame) {
+  m_parked.park(frame);
+  // Parked behind others while under the caps (they are admitted as soon
+  // as room comes, so this is rare): let them all go on now.
+  if (!overloaded()) admit_parked();
+}
+
+[[gnu::noinline]] DUET_INLINE void session_core::admit_parked() {
+  if (!m_admitting_parked && !m_parked.empty()) {
+    // A handler admitted here may end at once and call back in: the flag
+    // keeps this loop the only one taking from the queue.
+    m_admitting_parked = true;
+    {
+      const scope_exit done([this]() noexcept { m_admitting_parked = false; });
+      while (!m_parked.empty() && !m_closing && (m_draining || !overloaded())) admit(m_parked.take());
+    }
+    m_parked.release_if_drained();
+    if (m_parked.empty()) close_when_idle();
+  }
+  if (m_reader && !reader_should_pause()) m_loop.post(std::exchange(m_reader, {}));
 }
 
 DUET_INLINE bool session_core::reject_overload() noexcept {
