@@ -122,3 +122,59 @@ TEST_CASE("calls over TCP allocate nothing once warmed up", "[rpc]") {
   CHECK(t.wrong == 0);
   CHECK(allocations == 0);
 }
+
+namespace {
+
+constexpr duet::method<"alloc.outer", int(int)> outer;  // the server asks the client (inner), adds one
+constexpr duet::method<"alloc.inner", int(int)> inner;  // served by the client
+
+template <class Client>
+duet::task<void> nested_caller(Client& client, int calls, tally& t) {
+  for (int i = 0; i < calls; ++i) {
+    duet::result<int> got = co_await client.try_call(outer, i);
+    if (!got || *got != 2 * i + 1) ++t.wrong;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a nested call (the server's handler calls the client back) allocates nothing once warmed up", "[rpc]") {
+  if (!duet_test::allocation_counter::available) {
+    WARN("the sanitizer owns operator new: allocation counting skipped");
+    return;
+  }
+  duet::server_options options;
+  options.session.max_in_flight = 4;  // the callers wait for room: parked requests and waiting calls
+  rig r(options);
+  r.router.on(outer, [](duet::call_context& ctx, int x) -> duet::task<int> {
+    const int y = co_await ctx.peer().call(inner, x);
+    co_return y + 1;
+  });
+  duet::router client_routes;
+  client_routes.on(inner, [&loop = r.loop](int x) -> duet::task<int> {
+    co_await loop.schedule();
+    co_return 2 * x;
+  });
+  auto [near_end, far_end] = duet::make_memory_pair(r.loop);
+  r.connections.spawn(r.server.serve_connection(std::move(far_end)));
+  duet::session_options client_options;
+  client_options.max_in_flight = 4;
+  duet::client<duet::memory_stream> client(r.loop, std::move(near_end), client_routes, client_options);
+  tally t;
+  std::size_t allocations = 1;
+  r.run([&]() -> duet::task<void> {
+    constexpr int rounds = 4;
+    constexpr int callers = 32;
+    constexpr int calls = 50;
+    duet::async_scope scope;
+    for (int round = 0; round < rounds; ++round) {
+      if (round == rounds - 1) duet_test::allocation_counter::start();
+      for (int c = 0; c < callers; ++c) scope.spawn(nested_caller(client, calls, t));
+      co_await scope.join();
+      if (round == rounds - 1) allocations = duet_test::allocation_counter::stop();
+    }
+    co_await client.close();
+  });
+  CHECK(t.wrong == 0);
+  CHECK(allocations == 0);
+}
