@@ -1264,7 +1264,9 @@ DUET_INLINE void session_core::admit(const frame_view& frame) {
   } else if (m_dispatcher == nullptr) {
     if (request) send_error(h.id, status(status_code::unimplemented, "this side serves no methods"));
   } else if (reject_overload()) {
-    if (request) send_error(h.id, status(status_code::resource_exhausted, "the server is overloaded on this connection"));
+    if (request) {
+      send_error(h.id, status(status_code::resource_exhausted, "the server is overloaded on this connection"));
+    }
   } else {
     m_dispatcher->dispatch(*this, frame);
   }
