@@ -14,9 +14,14 @@ namespace duet::inline v0 {
 /// requests running, or `max_queued_response_bytes` of answers waiting for
 /// the writer).
 enum class overload_action : std::uint8_t {
-  /// Stop reading from the connection until it is back under its caps; the
-  /// peer's requests wait in the socket (and then in the peer's kernel and
-  /// write buffers), so nothing is lost and nothing runs early.
+  /// Admit no new request until the connection is back under its caps:
+  /// the requests that arrive meanwhile wait, in order (copied out of the
+  /// read buffer), while responses and every other frame are still read,
+  /// so a handler waiting on a call back to its peer gets its answer. Past
+  /// `max_in_flight` waiting requests, or `max_queued_response_bytes` of
+  /// them, the session stops reading: the peer's requests wait in the
+  /// socket (and then in the peer's kernel and write buffers). Nothing is
+  /// lost and nothing runs early.
   pause_reading,
   /// Keep reading, and answer each request over the caps at once with
   /// `resource_exhausted` without running it (a notification over the caps
@@ -38,8 +43,8 @@ struct session_options {
 
   /// Most calls this side keeps waiting for a response at once (further
   /// callers wait for a slot, first come first served), and most requests
-  /// from the peer whose handlers may run at once (past it the session
-  /// stops reading until one finishes, or rejects, see `on_overload`).
+  /// from the peer whose handlers may run at once (past it new requests
+  /// wait until one finishes, or are refused, see `on_overload`).
   std::uint32_t max_in_flight = 16384;
 
   /// Bytes of encoded frames waiting for the writer past which new calls
