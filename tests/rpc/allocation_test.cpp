@@ -47,8 +47,9 @@ duet::task<void> caller(Client& client, int calls, int salt, tally& t) {
 // earlier ones warm up the frame cache and let buffers reach their working
 // sizes (the in-memory transport's grows up to its capacity over a few
 // rounds).
-template <class Client>
-duet::task<std::size_t> count_steady_state_allocations(Client& client, tally& t) {
+// `make_caller(client, calls, salt, t)` makes one caller (by default `caller`).
+template <class Client, class MakeCaller>
+duet::task<std::size_t> count_steady_state_allocations(Client& client, tally& t, MakeCaller make_caller) {
   constexpr int rounds = 4;
   constexpr int callers = 32;
   constexpr int calls = 50;
@@ -56,11 +57,17 @@ duet::task<std::size_t> count_steady_state_allocations(Client& client, tally& t)
   duet::async_scope scope;
   for (int round = 0; round < rounds; ++round) {
     if (round == rounds - 1) duet_test::allocation_counter::start();
-    for (int c = 0; c < callers; ++c) scope.spawn(caller(client, calls, c, t));
+    for (int c = 0; c < callers; ++c) scope.spawn(make_caller(client, calls, c, t));
     co_await scope.join();
     if (round == rounds - 1) counted = duet_test::allocation_counter::stop();
   }
   co_return counted;
+}
+
+template <class Client>
+duet::task<std::size_t> count_steady_state_allocations(Client& client, tally& t) {
+  return count_steady_state_allocations(
+      client, t, [](Client& c, int calls, int salt, tally& out) { return caller(c, calls, salt, out); });
 }
 
 void serve_methods(duet::router& router, duet::event_loop& loop) {
@@ -129,7 +136,7 @@ constexpr duet::method<"alloc.outer", int(int)> outer;  // the server asks the c
 constexpr duet::method<"alloc.inner", int(int)> inner;  // served by the client
 
 template <class Client>
-duet::task<void> nested_caller(Client& client, int calls, tally& t) {
+duet::task<void> nested_caller(Client& client, int calls, int, tally& t) {
   for (int i = 0; i < calls; ++i) {
     duet::result<int> got = co_await client.try_call(outer, i);
     if (!got || *got != 2 * i + 1) ++t.wrong;
@@ -144,7 +151,7 @@ TEST_CASE("a nested call (the server's handler calls the client back) allocates 
     return;
   }
   duet::server_options options;
-  options.session.max_in_flight = 4;  // the callers wait for room: parked requests and waiting calls
+  options.session.max_in_flight = 4;  // the callers wait for room (the client honours the cap)
   rig r(options);
   r.router.on(outer, [](duet::call_context& ctx, int x) -> duet::task<int> {
     const int y = co_await ctx.peer().call(inner, x);
@@ -155,24 +162,14 @@ TEST_CASE("a nested call (the server's handler calls the client back) allocates 
     co_await loop.schedule();
     co_return 2 * x;
   });
-  auto [near_end, far_end] = duet::make_memory_pair(r.loop);
-  r.connections.spawn(r.server.serve_connection(std::move(far_end)));
   duet::session_options client_options;
   client_options.max_in_flight = 4;
-  duet::client<duet::memory_stream> client(r.loop, std::move(near_end), client_routes, client_options);
+  auto client = r.connect(client_routes, client_options);
   tally t;
   std::size_t allocations = 1;
   r.run([&]() -> duet::task<void> {
-    constexpr int rounds = 4;
-    constexpr int callers = 32;
-    constexpr int calls = 50;
-    duet::async_scope scope;
-    for (int round = 0; round < rounds; ++round) {
-      if (round == rounds - 1) duet_test::allocation_counter::start();
-      for (int c = 0; c < callers; ++c) scope.spawn(nested_caller(client, calls, t));
-      co_await scope.join();
-      if (round == rounds - 1) allocations = duet_test::allocation_counter::stop();
-    }
+    allocations = co_await count_steady_state_allocations(
+        client, t, [](auto& c, int calls, int salt, tally& out) { return nested_caller(c, calls, salt, out); });
     co_await client.close();
   });
   CHECK(t.wrong == 0);

@@ -77,9 +77,7 @@ TEST_CASE("10,000 nested callbacks complete on one connection with max_in_flight
   tally t;
   duet::router client_routes;
   serve_inner(client_routes, r.loop, t);
-  auto [near_end, far_end] = duet::make_memory_pair(r.loop);
-  r.connections.spawn(r.server.serve_connection(std::move(far_end)));
-  duet::client<duet::memory_stream> client(r.loop, std::move(near_end), client_routes, capped(4));
+  auto client = r.connect(client_routes, capped(4));
   r.run([&]() -> duet::task<void> {
     duet::async_scope scope;
     for (int c = 0; c < callers; ++c) scope.spawn(caller(client, c * calls, calls, t));
@@ -101,9 +99,7 @@ TEST_CASE("nested callbacks complete over TCP with max_in_flight = 1 on both sid
   duet::router client_routes;
   serve_inner(client_routes, r.loop, t);
   r.run([&]() -> duet::task<void> {
-    auto stream = co_await duet::tcp_stream::connect(r.loop, r.where);
-    REQUIRE(stream.has_value());
-    duet::client<duet::tcp_stream> client(r.loop, std::move(*stream), client_routes, capped(1));
+    auto client = co_await r.connect(client_routes, capped(1));
     duet::async_scope scope;
     for (int c = 0; c < callers; ++c) scope.spawn(caller(client, c * calls, calls, t));
     co_await scope.join();
@@ -130,9 +126,7 @@ TEST_CASE("requests that arrive while the serving side is at its cap wait their 
   tally t;
   duet::router client_routes;
   serve_inner(client_routes, r.loop, t);
-  auto [near_end, far_end] = duet::make_memory_pair(r.loop);
-  r.connections.spawn(r.server.serve_connection(std::move(far_end)));
-  duet::client<duet::memory_stream> client(r.loop, std::move(near_end), client_routes, capped(1));
+  auto client = r.connect(client_routes, capped(1));
   r.run([&]() -> duet::task<void> {
     duet::async_scope scope;
     for (int c = 0; c < 10; ++c) scope.spawn(caller(client, c * 10, 10, t));

@@ -101,6 +101,26 @@ void serve_deep(duet::router& r) {
   });
 }
 
+// A server and a client that both serve methods, on `Rig`'s transport.
+template <class Rig>
+struct both_ways {
+  Rig r;
+  callback_state s;
+  duet::router client_routes;
+  both_ways() {
+    serve_server_side(r.router, s);
+    serve_deep(r.router);
+    serve_client_side(client_routes, r.loop, s);
+  }
+};
+
+// Calls `patient` and keeps how it ended.
+template <class Client>
+duet::task<void> call_patient(Client& c, std::optional<duet::status>& out) {
+  duet::result<int> got = co_await c.try_call(patient, 3);
+  out = got ? duet::status{} : got.error();
+}
+
 // Many calls each way at once, so that both sides use the same ids for
 // their own requests at the same time.
 duet::task<int> calls_both_ways(auto& client, int count) {
@@ -120,15 +140,9 @@ duet::task<int> calls_both_ways(auto& client, int count) {
 
 TEST_CASE("a server's handler calls back the client that called it, over the same in-memory connection",
           "[rpc][peer]") {
-  rig r;
-  callback_state s;
-  serve_server_side(r.router, s);
-  serve_deep(r.router);
-  duet::router client_routes;
-  serve_client_side(client_routes, r.loop, s);
-  auto [near_end, far_end] = duet::make_memory_pair(r.loop);
-  r.connections.spawn(r.server.serve_connection(std::move(far_end)));
-  duet::client<duet::memory_stream> client(r.loop, std::move(near_end), client_routes);
+  both_ways<rig> f;
+  auto& [r, s, client_routes] = f;
+  auto client = r.connect(client_routes);
   int one = 0;
   int wrong = -1;
   r.run([&]() -> duet::task<void> {
@@ -142,18 +156,12 @@ TEST_CASE("a server's handler calls back the client that called it, over the sam
 
 TEST_CASE("calls go both ways over TCP: the server calls the client back and the client's handler calls the server",
           "[rpc][peer]") {
-  tcp_rig r;
-  callback_state s;
-  serve_server_side(r.router, s);
-  serve_deep(r.router);
-  duet::router client_routes;
-  serve_client_side(client_routes, r.loop, s);
+  both_ways<tcp_rig> f;
+  auto& [r, s, client_routes] = f;
   int one = 0;
   int wrong = -1;
   r.run([&]() -> duet::task<void> {
-    auto stream = co_await duet::tcp_stream::connect(r.loop, r.where);
-    REQUIRE(stream.has_value());
-    duet::client<duet::tcp_stream> client(r.loop, std::move(*stream), client_routes);
+    auto client = co_await r.connect(client_routes);
     one = co_await client.call(deep, 5);
     wrong = co_await calls_both_ways(client, 500);
     co_await client.close();
@@ -164,14 +172,9 @@ TEST_CASE("calls go both ways over TCP: the server calls the client back and the
 
 TEST_CASE("a handler's notifications to its peer arrive in order, before the answer to a later call",
           "[rpc][peer]") {
-  rig r;
-  callback_state s;
-  serve_server_side(r.router, s);
-  duet::router client_routes;
-  serve_client_side(client_routes, r.loop, s);
-  auto [near_end, far_end] = duet::make_memory_pair(r.loop);
-  r.connections.spawn(r.server.serve_connection(std::move(far_end)));
-  duet::client<duet::memory_stream> client(r.loop, std::move(near_end), client_routes);
+  both_ways<rig> f;
+  auto& [r, s, client_routes] = f;
+  auto client = r.connect(client_routes);
   int sent = 0;
   std::size_t seen_when_answered = 0;
   r.run([&]() -> duet::task<void> {
@@ -187,14 +190,9 @@ TEST_CASE("a handler's notifications to its peer arrive in order, before the ans
 }
 
 TEST_CASE("a call back with a timeout ends with deadline_exceeded when the client is slow", "[rpc][peer]") {
-  rig r;
-  callback_state s;
-  serve_server_side(r.router, s);
-  duet::router client_routes;
-  serve_client_side(client_routes, r.loop, s);
-  auto [near_end, far_end] = duet::make_memory_pair(r.loop);
-  r.connections.spawn(r.server.serve_connection(std::move(far_end)));
-  duet::client<duet::memory_stream> client(r.loop, std::move(near_end), client_routes);
+  both_ways<rig> f;
+  auto& [r, s, client_routes] = f;
+  auto client = r.connect(client_routes);
   int code = -1;
   r.run([&]() -> duet::task<void> {
     code = co_await client.call(hurried, 1);
@@ -218,21 +216,13 @@ TEST_CASE("a client made without a router answers the server's calls back with u
 
 TEST_CASE("a call back whose connection ends mid-call fails with unavailable, and its handler still finishes",
           "[rpc][peer]") {
-  tcp_rig r;
-  callback_state s;
-  serve_server_side(r.router, s);
-  duet::router client_routes;
-  serve_client_side(client_routes, r.loop, s);
+  both_ways<tcp_rig> f;
+  auto& [r, s, client_routes] = f;
   std::optional<duet::status> client_outcome;
   r.run([&]() -> duet::task<void> {
-    auto stream = co_await duet::tcp_stream::connect(r.loop, r.where);
-    REQUIRE(stream.has_value());
-    duet::client<duet::tcp_stream> client(r.loop, std::move(*stream), client_routes);
+    auto client = co_await r.connect(client_routes);
     duet::async_scope calling;
-    calling.spawn([](auto& c, std::optional<duet::status>& out) -> duet::task<void> {
-      duet::result<int> got = co_await c.try_call(patient, 3);
-      out = got ? duet::status{} : got.error();
-    }(client, client_outcome));
+    calling.spawn(call_patient(client, client_outcome));
     co_await s.stalled;  // the server's call back runs on the client
     co_await client.close();
     co_await s.patient_done;
@@ -244,25 +234,18 @@ TEST_CASE("a call back whose connection ends mid-call fails with unavailable, an
   CHECK(client_outcome->code() == duet::status_code::cancelled);
 }
 
-TEST_CASE("a client's handler calling the server when the server stops gets unavailable", "[rpc][peer]") {
+TEST_CASE("when the server stops during a call back, the call back and the client's call both end with unavailable",
+          "[rpc][peer]") {
   // The server's handler waits on the client's stall; the test stops the
   // server meanwhile: the client's own call and the server's call back
   // both end, and nothing hangs.
-  rig r;
-  callback_state s;
-  serve_server_side(r.router, s);
-  duet::router client_routes;
-  serve_client_side(client_routes, r.loop, s);
-  auto [near_end, far_end] = duet::make_memory_pair(r.loop);
-  r.connections.spawn(r.server.serve_connection(std::move(far_end)));
-  duet::client<duet::memory_stream> client(r.loop, std::move(near_end), client_routes);
+  both_ways<rig> f;
+  auto& [r, s, client_routes] = f;
+  auto client = r.connect(client_routes);
   std::optional<duet::status> client_outcome;
   r.run([&]() -> duet::task<void> {
     duet::async_scope calling;
-    calling.spawn([](auto& c, std::optional<duet::status>& out) -> duet::task<void> {
-      duet::result<int> got = co_await c.try_call(patient, 3);
-      out = got ? duet::status{} : got.error();
-    }(client, client_outcome));
+    calling.spawn(call_patient(client, client_outcome));
     co_await s.stalled;
     r.server.stop();
     co_await s.patient_done;
@@ -276,11 +259,8 @@ TEST_CASE("a client's handler calling the server when the server stops gets unav
 }
 
 TEST_CASE("a reconnecting client made with a router serves the server's calls back", "[rpc][peer]") {
-  tcp_rig r;
-  callback_state s;
-  serve_server_side(r.router, s);
-  duet::router client_routes;
-  serve_client_side(client_routes, r.loop, s);
+  both_ways<tcp_rig> f;
+  auto& [r, s, client_routes] = f;
   int got = 0;
   r.run([&]() -> duet::task<void> {
     duet::reconnect_options<duet::tcp_stream> how;

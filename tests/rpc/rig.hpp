@@ -49,6 +49,13 @@ struct rig {
     return duet::client<duet::memory_stream>(loop, std::move(near_end), options);
   }
 
+  /// A client that also serves `routes` to the server (calls back).
+  duet::client<duet::memory_stream> connect(duet::router& routes, duet::session_options options = {}) {
+    auto [near_end, far_end] = duet::make_memory_pair(loop);
+    connections.spawn(server.serve_connection(std::move(far_end)));
+    return duet::client<duet::memory_stream>(loop, std::move(near_end), routes, options);
+  }
+
   template <class Body>
   void run(Body body) {
     loop.block_on(drive(std::move(body)));

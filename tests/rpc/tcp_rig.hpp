@@ -31,6 +31,13 @@ struct tcp_rig {
     co_return duet::client<duet::tcp_stream>(loop, std::move(*stream), options);
   }
 
+  /// A client that also serves `routes` to the server (calls back).
+  duet::task<duet::client<duet::tcp_stream>> connect(duet::router& routes, duet::session_options options = {}) {
+    auto stream = co_await duet::tcp_stream::connect(loop, where);
+    REQUIRE(stream.has_value());
+    co_return duet::client<duet::tcp_stream>(loop, std::move(*stream), routes, options);
+  }
+
   /// A raw socket connected to the server (inside `run`), for tests that
   /// write frames by hand.
   duet::task<duet::tcp_stream> connect_raw() {
