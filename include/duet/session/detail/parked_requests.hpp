@@ -16,7 +16,7 @@ namespace duet::inline v0::detail {
 /// of whole frames, one after another in one buffer that keeps its
 /// capacity. Only a connection over its caps copies a request here; every
 /// other request is dispatched from the reader's buffer. The session bounds
-/// how much it holds (see `session_core::reader_should_pause`).
+/// how much it holds (see `backpressure::pauses_reader`).
 class parked_requests {
  public:
   [[nodiscard]] bool empty() const noexcept { return m_count == 0; }
