@@ -134,9 +134,6 @@ struct call_context_access {
                                          std::uint32_t method_id, bool expects_response) noexcept {
     return call_context(session, loop, method_name, method_id, expects_response);
   }
-  /// The session whose peer a context's handler calls (null for a context
-  /// made by hand).
-  [[nodiscard]] static session_core* session(const call_context& c) noexcept { return c.m_session; }
 
   /// Reads the request's metadata block (already checked by the session):
   /// its `duet-timeout` becomes the deadline (the first one counts; none is
