@@ -215,8 +215,8 @@ TEST_CASE("a version other than 1 is a protocol error", "[wire]") {
   CHECK(d.error_message().find(std::to_string(version)) != std::string_view::npos);
 }
 
-TEST_CASE("kind 0, 11 and 255 are protocol errors", "[wire]") {
-  const int kind = GENERATE(0, 11, 255);
+TEST_CASE("kind 0, 12 and 255 are protocol errors", "[wire]") {
+  const int kind = GENERATE(0, 12, 255);
   frame_decoder d;
   CHECK(status_after(raw_header('D', 'U', 1, kind, 0, 1, 0, 0), d) == decode_status::error);
   CHECK(d.error() == frame_error::bad_kind);
@@ -229,8 +229,8 @@ TEST_CASE("non-zero reserved flags are a protocol error", "[wire]") {
   CHECK(d.error() == frame_error::reserved_flags);
 }
 
-TEST_CASE("id 0 in a request, response or cancel is a protocol error", "[wire]") {
-  const int kind = GENERATE(1, 2, 4);
+TEST_CASE("id 0 in a request, response, cancel or stream frame is a protocol error", "[wire]") {
+  const int kind = GENERATE(1, 2, 4, 5, 6, 11);
   frame_decoder d;
   CHECK(status_after(raw_header('D', 'U', 1, kind, 0, 0, 0, 0), d) == decode_status::error);
   CHECK(d.error() == frame_error::zero_id);

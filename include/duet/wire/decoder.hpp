@@ -210,7 +210,7 @@ DUET_INLINE void frame_decoder::fail(frame_error e, const frame_header& h) {
       break;
     case frame_error::reserved_flags:
       m_error_message = "reserved flags " + std::to_string(h.flags) + " set in a " +
-                        std::string(to_string(h.kind)) + " frame (version 1 requires 0)";
+                        std::string(to_string(h.kind)) + " frame (not defined for its kind)";
       break;
     case frame_error::zero_id:
       m_error_message = std::string(to_string(h.kind)) + " frame with transaction id 0";
