@@ -83,14 +83,14 @@ TEST_CASE("each flag is accepted only on the kinds it belongs to", "[wire]") {
 }
 
 TEST_CASE("a stream's frames have exactly the documented bytes", "[wire]") {
-  // The example of docs/protocol.md, section "Streams": a server stream of
-  // method "feed" with call id 5.
+  // The example of docs/protocol.md, section 12: a server stream of method
+  // "feed" with call id 5, to a caller whose hello announced a window of 2.
   byte_vector out;
   encode_frame(out, frame_header{frame_kind::request, flag_stream, 0, 5, detail::fnv1a_32("feed"), 0, 1}, {},
                bytes({0x03}));
   encode_frame(out, frame_header{frame_kind::stream_data, flag_from_callee, 0, 5, 0, 0, 1}, {}, bytes({0x2a}));
-  const byte_vector grant = bytes({0x10, 0, 0, 0});
-  encode_frame(out, frame_header{frame_kind::credit, 0, 0, 5, 0, 0, 4}, {}, grant);
+  encode_frame(out, frame_header{frame_kind::credit, 0, 0, 5, 0, 0, 4}, {}, bytes({0x01, 0, 0, 0}));
+  encode_frame(out, frame_header{frame_kind::stream_data, flag_from_callee, 0, 5, 0, 0, 1}, {}, bytes({0x2b}));
   encode_frame(out, frame_header{frame_kind::response, 0, 0, 5, 0, 0, 0}, {}, {});
   const byte_vector expected = bytes({
       0x44, 0x55, 0x01, 0x01, 0x01, 0x00, 0x00, 0x00,  // request, flag_stream
@@ -104,7 +104,11 @@ TEST_CASE("a stream's frames have exactly the documented bytes", "[wire]") {
       0x44, 0x55, 0x01, 0x0b, 0x00, 0x00, 0x00, 0x00,  // credit from the caller
       0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // id 5
       0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00,  // payload 4 bytes
-      0x10, 0x00, 0x00, 0x00,                          // 16 more messages
+      0x01, 0x00, 0x00, 0x00,                          // 1 more message
+      0x44, 0x55, 0x01, 0x05, 0x02, 0x00, 0x00, 0x00,  // stream_data, flag_from_callee
+      0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // id 5, method 0
+      0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,  // no metadata, payload 1 byte
+      0x2b,                                            // one message: 43
       0x44, 0x55, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00,  // response, status ok
       0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // id 5
       0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // empty: the stream ended well
