@@ -72,8 +72,17 @@ duet::task<void> serve_one(duet::event_loop& loop, duet::server& server, duet::b
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   duet::byte_vector bytes;
   // An even first byte starts with a valid hello, so the rest reaches the
-  // request path instead of failing the handshake every time.
-  if (size > 0 && data[0] % 2 == 0) duet::encode_hello(bytes, duet::hello_message{});
+  // request path instead of failing the handshake every time; a multiple of
+  // 4 announces streams too, with a small window (1 to 8), so the stream
+  // frames that follow reach the streams instead of the negotiation check.
+  if (size > 0 && data[0] % 2 == 0) {
+    duet::hello_message hello{};
+    if (data[0] % 4 == 0) {
+      hello.features = duet::feature_streams;
+      hello.stream_window = 1u + (data[0] / 4u) % 8u;
+    }
+    duet::encode_hello(bytes, hello);
+  }
   const auto* first = reinterpret_cast<const std::byte*>(data);
   bytes.insert(bytes.end(), first, first + size);
 
