@@ -69,6 +69,9 @@ class handler_base {
 
   /// The router's interceptors (set by the router; the router outlives it).
   const server_interceptors* interceptors = nullptr;
+
+  /// Whether it serves a stream method (opened by a request with flag_stream).
+  bool streams = false;
 };
 
 /// Ends a request before its handler runs: the interceptors whose `before`
@@ -358,6 +361,12 @@ class typed_handler final : public handler_base {
   std::uint32_t m_id;
 };
 
+/// Makes the handler that serves stream method `m` with `handler`; defined
+/// in <duet/stream/handler.hpp> (included at the end of this file), which
+/// says in a sentence what a handler that does not fit lacks.
+template <class Handler, class Method>
+std::unique_ptr<handler_base> make_stream_handler(Handler handler, const Method& m);
+
 }  // namespace duet::inline v0::detail
 
 /// Maps methods to the handlers that serve them.
@@ -391,23 +400,13 @@ class router final : public detail::request_dispatcher {
   /// a handler, or when another method's name hashes to the same id.
   template <detail::fixed_string Name, class R, class... Args, class Handler>
   router& on(const method<Name, R(Args...)>& m, Handler handler) {
-    using shape = detail::handler_shape<Handler, R, Args...>;
-    static_assert(shape::invocable,
-                  "duet::router::on: the handler does not match the method's signature: it must be "
-                  "callable with the method's arguments, optionally preceded by duet::call_context&");
-    if constexpr (shape::invocable) {
-      static_assert(shape::matches,
-                    "duet::router::on: the handler's return type does not match the method's result: "
-                    "return R, duet::result<R>, or an awaitable of either (e.g. duet::task<R>)");
-      static_assert(!shape::asynchronous || !(detail::borrows_input<Args> || ...),
-                    "duet::router::on: a coroutine handler runs on after the request's bytes are gone, so its "
-                    "arguments must own their data: declare std::string or std::vector<std::byte> instead of "
-                    "std::string_view or std::span (views are fine for plain handlers, which return first)");
-      if constexpr (shape::matches) {
-        add(m.id, m.name, std::make_unique<detail::typed_handler<Handler, R, Args...>>(std::move(handler), m.name, m.id));
-      }
+    if constexpr (method<Name, R(Args...)>::kind != method_kind::unary) {
+      // A stream method (docs/streams.md): see <duet/stream/handler.hpp>.
+      add(m.id, m.name, detail::make_stream_handler(std::move(handler), m));
+      return *this;
+    } else {
+      return on_unary(m, std::move(handler));
     }
-    return *this;
   }
 
   /// Adds `interceptor` after those already added: its `before_handler`
@@ -446,6 +445,29 @@ class router final : public detail::request_dispatcher {
   };
 
   void add(std::uint32_t id, std::string_view name, std::unique_ptr<detail::handler_base> handler);
+
+  // `on` for a unary method.
+  template <detail::fixed_string Name, class R, class... Args, class Handler>
+  router& on_unary(const method<Name, R(Args...)>& m, Handler handler) {
+    using shape = detail::handler_shape<Handler, R, Args...>;
+    static_assert(shape::invocable,
+                  "duet::router::on: the handler does not match the method's signature: it must be "
+                  "callable with the method's arguments, optionally preceded by duet::call_context&");
+    if constexpr (shape::invocable) {
+      static_assert(shape::matches,
+                    "duet::router::on: the handler's return type does not match the method's result: "
+                    "return R, duet::result<R>, or an awaitable of either (e.g. duet::task<R>)");
+      static_assert(!shape::asynchronous || !(detail::borrows_input<Args> || ...),
+                    "duet::router::on: a coroutine handler runs on after the request's bytes are gone, so its "
+                    "arguments must own their data: declare std::string or std::vector<std::byte> instead of "
+                    "std::string_view or std::span (views are fine for plain handlers, which return first)");
+      if constexpr (shape::matches) {
+        add(m.id, m.name, std::make_unique<detail::typed_handler<Handler, R, Args...>>(std::move(handler), m.name, m.id));
+      }
+    }
+    return *this;
+  }
+
 
   [[nodiscard]] detail::handler_base* find(std::uint32_t id) const noexcept {
     auto at = std::lower_bound(m_entries.begin(), m_entries.end(), id,
@@ -584,6 +606,16 @@ DUET_INLINE void router::add(std::uint32_t id, std::string_view name, std::uniqu
 
 DUET_INLINE void router::dispatch(detail::session_core& session, const frame_view& frame) {
   if (detail::handler_base* handler = find(frame.header.method)) {
+    if (((frame.header.flags & flag_stream) != 0) != handler->streams) {
+      // The two sides declare the method with different shapes.
+      if (frame.header.kind == frame_kind::request) {
+        session.send_error(frame.header.id,
+                           status(status_code::unimplemented, handler->streams
+                                                                  ? "the method is a stream: a plain call cannot reach it"
+                                                                  : "the method is not a stream: it cannot be opened as one"));
+      }
+      return;
+    }
     // Only a request that carries metadata can carry a key.
     if (m_answers && frame.header.kind == frame_kind::request && !frame.metadata.empty() &&
         m_answers->handle(*m_answers, session, frame)) {
@@ -600,3 +632,6 @@ DUET_INLINE void router::dispatch(detail::session_core& session, const frame_vie
 
 }  // namespace duet::inline v0
 #endif
+
+// How a router serves stream methods: templates instantiated only for them.
+#include <duet/stream/handler.hpp>

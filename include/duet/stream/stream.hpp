@@ -73,6 +73,23 @@ struct caller_stream<A> {
   using type = typename stream_message<A>::type;
 };
 
+/// The parameters of a method, as a type.
+template <class...>
+struct parameter_list {};
+
+/// Whether values of types `A...` make the parameters `Params` (a
+/// parameter_list), one for one.
+template <class Params, class... A>
+constexpr bool arguments_fit() {
+  return []<class... P>(parameter_list<P...>) {
+    if constexpr (sizeof...(P) != sizeof...(A)) {
+      return false;
+    } else {
+      return (std::is_constructible_v<P, A&&> && ...);
+    }
+  }(Params{});
+}
+
 /// What travels for a value of declared type X: X, or T for stream<T>.
 template <class X>
 using travelling_t = std::conditional_t<is_stream_v<X>, typename stream_message<X>::type, X>;

@@ -6,6 +6,7 @@
 #include <duet/codec/buffer.hpp>
 #include <duet/loop/event_loop.hpp>
 #include <duet/session/call_table.hpp>
+#include <duet/session/detail/stream_table.hpp>
 #include <duet/session/session_options.hpp>
 #include <duet/status.hpp>
 #include <duet/wire/encoder.hpp>
@@ -69,6 +70,9 @@ struct pending_call : timer_node {
   // Its request, queued or being written, sends long byte runs straight
   // from the arguments: they must be copied if the call ends first.
   bool sends_from_arguments = false;
+  // A caller's stream (stream_table.hpp): its request opens the stream, and
+  // the stream, not `waiter`, hears how the call ended.
+  stream_channel* stream = nullptr;
 };
 
 /// A request being served by a coroutine handler, registered with its
@@ -144,6 +148,10 @@ class session_core {
   /// Requests answered `resource_exhausted`, and notifications dropped,
   /// because they arrived over the caps (`overload_action::reject`).
   [[nodiscard]] std::uint64_t rejected_requests() const noexcept { return m_rejected; }
+
+  /// The session's streams (docs/protocol.md, 12).
+  [[nodiscard]] stream_table& streams() noexcept { return m_streams; }
+  [[nodiscard]] const stream_table& streams() const noexcept { return m_streams; }
 
   /// Begins closing: no new calls are admitted, pending ones end with
   /// `code`, the transport closes. Idempotent.
@@ -384,6 +392,8 @@ class session_core {
   void start_keepalive();
 
  private:
+  friend class stream_table;
+
   static void on_deadline(timer_node& node) noexcept;
 
   // A timer inside the session (the drain's grace period, the keepalive).
@@ -645,6 +655,7 @@ class session_core {
   std::uint32_t m_next_ping_id = 0;
   void (*m_on_unusable)(void*) noexcept = nullptr;
   void* m_on_unusable_context = nullptr;
+  stream_table m_streams;
 };
 
 }  // namespace duet::inline v0::detail
@@ -660,7 +671,8 @@ DUET_INLINE session_core::session_core(event_loop& loop, const session_options& 
       m_loop(loop),
       m_options(options),
       m_dispatcher(dispatcher),
-      m_calls(options.max_in_flight) {
+      m_calls(options.max_in_flight),
+      m_streams(options.streams, options.stream_window) {
   // A hello announcing less than the protocol's floor would be rejected.
   m_options.max_frame_size = std::max(m_options.max_frame_size, min_max_frame_size);
   m_keepalive_timer.owner = this;
@@ -686,6 +698,7 @@ DUET_INLINE void session_core::shutdown(status_code code, std::string_view why) 
     m_captures = c->next;
     c->on_abandon(*c);
   }
+  m_streams.on_shutdown(*this);
   close_transport();
   wake_writer();
   // A reader parked by backpressure must wake to see the end.
@@ -978,7 +991,8 @@ DUET_INLINE void session_core::unqueue(pending_call& call) noexcept {
 }
 
 [[gnu::noinline]] DUET_INLINE void session_core::send(pending_call& call) {
-  status queued = encode_outgoing(frame_header{frame_kind::request, 0, 0, call.id, call.method, 0, 0}, call.encode,
+  const auto flags = static_cast<std::uint16_t>(call.stream != nullptr ? flag_stream : 0);
+  status queued = encode_outgoing(frame_header{frame_kind::request, flags, 0, call.id, call.method, 0, 0}, call.encode,
                                   call.arguments, &call);
   if (!queued.ok()) {
     m_calls.take(call.id);
@@ -1026,7 +1040,11 @@ DUET_INLINE void session_core::admit_queued() {
     pending_call* call = dequeue();
     insert(*call);
     send(*call);
-    if (call->done && claim_resumption(*call)) m_loop.post(std::exchange(call->waiter, {}));
+    if (call->stream != nullptr) {
+      m_streams.on_admitted(*this, *call);
+    } else if (call->done && claim_resumption(*call)) {
+      m_loop.post(std::exchange(call->waiter, {}));
+    }
   }
 }
 
@@ -1041,6 +1059,10 @@ DUET_INLINE void session_core::finish(pending_call& call, status_code code, std:
 
 DUET_INLINE void session_core::complete(pending_call& call, status_code code, std::string why) {
   finish(call, code, std::move(why));
+  if (call.stream != nullptr) {
+    m_streams.on_local_end(*this, call);
+    return;
+  }
   if (!claim_resumption(call)) return;
   if (auto h = std::exchange(call.waiter, {})) h.resume();
 }
@@ -1119,6 +1141,10 @@ DUET_INLINE void session_core::queue_hello() {
   hello.max_frame_size = m_options.max_frame_size;
   // 0 tells the peer this side serves nothing (docs/protocol.md, hello).
   hello.max_in_flight = m_dispatcher != nullptr ? m_options.max_in_flight : 0;
+  if (m_streams.enabled()) {
+    hello.features |= feature_streams;
+    hello.stream_window = m_streams.window();
+  }
   encode_hello(m_out, hello);
 }
 
@@ -1139,6 +1165,7 @@ DUET_INLINE void session_core::route(const frame_view& frame) {
     // A peer that serves nothing (0) answers any call with unimplemented;
     // admitting the calls lets each of them end with that answer.
     if (hello.max_in_flight != 0) m_peer_max_in_flight = hello.max_in_flight;
+    m_streams.on_peer_hello(*this, hello);
     return;
   }
   // Only a frame that carries metadata pays for reading it.
@@ -1147,6 +1174,12 @@ DUET_INLINE void session_core::route(const frame_view& frame) {
     case frame_kind::response: {
       pending_call* call = m_calls.take(h.id);
       if (call == nullptr) return;  // late (after a deadline) or unknown: dropped
+      if (call->stream != nullptr) {
+        m_streams.on_response(*this, *call, frame);
+        admit_queued();
+        if (m_winding_down) close_when_idle();
+        return;
+      }
       const auto code = static_cast<status_code>(h.status);
       call->payload = frame.payload;
       if (call->response_metadata != nullptr && !frame.metadata.empty()) {
@@ -1163,7 +1196,9 @@ DUET_INLINE void session_core::route(const frame_view& frame) {
       return;
     }
     case frame_kind::request:
-      if (m_draining) {
+      if ((h.flags & flag_stream) != 0 && !m_streams.negotiated()) {
+        shutdown(status_code::protocol_error, "a request opening a stream, but streams were not negotiated");
+      } else if (m_draining) {
         send_error(h.id,
                    status(status_code::unavailable, "the server is draining (goaway sent): the request was not run"));
       } else if (m_dispatcher == nullptr) {
@@ -1200,10 +1235,14 @@ DUET_INLINE void session_core::route(const frame_view& frame) {
     case frame_kind::goaway:
       peer_going_away(frame);
       return;
+    case frame_kind::stream_data:
+    case frame_kind::stream_end:
+    case frame_kind::credit:
+      m_streams.route(*this, frame);
+      return;
     default:
       // A pong has done its work by arriving (any read counts for the
-      // keepalive). The stream kinds are reserved for later features;
-      // version 1 peers may send them and they are ignored.
+      // keepalive).
       return;
   }
 }
@@ -1236,3 +1275,6 @@ DUET_INLINE bool session_core::reject_overload() noexcept {
 
 }  // namespace duet::inline v0::detail
 #endif
+
+// The stream table's functions use the whole session core.
+#include <duet/session/detail/stream_routing.hpp>
