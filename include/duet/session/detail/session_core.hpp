@@ -149,9 +149,12 @@ class session_core {
   /// because they arrived over the caps (`overload_action::reject`).
   [[nodiscard]] std::uint64_t rejected_requests() const noexcept { return m_rejected; }
 
-  /// The session's streams (docs/protocol.md, 12).
+  /// Stream frames dropped because their stream had ended (or never was):
+  /// frames that crossed a stream's end on the wire (docs/protocol.md, 12.4).
+  [[nodiscard]] std::uint64_t dropped_stream_frames() const noexcept { return m_streams.dropped_frames(); }
+
+  /// The session's streams (docs/protocol.md, 12), for the stream layer.
   [[nodiscard]] stream_table& streams() noexcept { return m_streams; }
-  [[nodiscard]] const stream_table& streams() const noexcept { return m_streams; }
 
   /// Begins closing: no new calls are admitted, pending ones end with
   /// `code`, the transport closes. Idempotent.
