@@ -11,12 +11,15 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <span>
 
 using namespace stream_methods;
 
 namespace {
+
+inline constexpr duet::method<"stream.deaf", int(duet::stream<std::uint64_t>)> deaf;
 
 duet::byte_vector streams_hello() {
   duet::byte_vector out;
@@ -107,9 +110,14 @@ TEST_CASE("each malformed stream frame closes its connection and the server serv
 TEST_CASE("messages beyond the credit given are a protocol error", "[stream][bad-input]") {
   rig r;
   serve_stream_methods(r.router);
+  // Reads nothing: no credit is ever granted back.
+  r.router.on(deaf, [&r](duet::call_context& ctx, duet::stream_reader<std::uint64_t>&) -> duet::task<int> {
+    (void)co_await r.loop.sleep_for(std::chrono::seconds(10), ctx.stop_token());
+    co_return 0;
+  });
   r.run([&]() -> duet::task<void> {
     duet::byte_vector bytes = streams_hello();
-    put(bytes, duet::frame_kind::request, duet::flag_stream, 5, sum.id, {}, {});
+    put(bytes, duet::frame_kind::request, duet::flag_stream, 5, deaf.id, {}, {});
     const duet::byte_vector eight(8, std::byte{1});
     // The server's window is 32 by default, and nobody granted more.
     for (std::uint32_t i = 0; i < duet::default_stream_window + 1; ++i)
