@@ -136,7 +136,7 @@ class session final : public detail::session_core, public std::enable_shared_fro
       // Responses are waiting and the socket may hold more: let the writer
       // (already queued on the loop) send them before reading again, so a
       // stream of full reads of large frames does not hold back the answers.
-      if (r.bytes == room.size() && !s.m_out.empty()) co_await s.loop().schedule();
+      if (r.bytes == room.size() && s.has_output()) co_await s.loop().schedule();
     }
     co_await s.park_reader(true);  // the writer and every handler have returned
     s.m_finished = true;
@@ -147,7 +147,7 @@ class session final : public detail::session_core, public std::enable_shared_fro
     session& s = *self;
     for (;;) {
       if (!s.is_open()) break;
-      if (s.m_out.empty()) {
+      if (!s.has_output()) {
         // A drain or the peer's goaway left nothing in flight, and all is sent.
         if (s.close_when_flushed()) {
           s.flushed_and_closing();
@@ -171,7 +171,7 @@ class session final : public detail::session_core, public std::enable_shared_fro
   struct writer_parked {
     session& self;
     bool await_ready() const noexcept {
-      return !self.m_out.empty() || !self.is_open() || self.close_when_flushed();
+      return self.has_output() || !self.is_open() || self.close_when_flushed();
     }
     void await_suspend(std::coroutine_handle<> h) noexcept { self.m_writer_idle = h; }
     void await_resume() const noexcept {}

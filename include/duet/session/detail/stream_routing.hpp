@@ -135,7 +135,7 @@ DUET_INLINE void stream_table::half_close(session_core& s, stream_channel& ch) {
   if (ch.phase != stream_phase::open) return;
   ch.phase = stream_phase::half_closed;
   if (!ch.sends || !s.is_open()) return;
-  encode_frame(s.m_out, frame_header{frame_kind::stream_end, 0, 0, ch.id, 0, 0, 0}, {}, {});
+  s.m_frames.control(frame_kind::stream_end, ch.id, 0, {});
   s.wake_writer();
 }
 
@@ -152,9 +152,9 @@ DUET_INLINE void stream_table::cancel(session_core& s, stream_channel& ch, statu
     }
     ch.next_waiting_hello = nullptr;
   } else if (call.id == 0) {
-    s.unqueue(call);
-  } else if (s.m_calls.take(call.id) != nullptr && s.is_open()) {
-    encode_frame(s.m_out, frame_header{frame_kind::cancel, 0, 0, call.id, call.method, 0, 0}, {}, {});
+    s.m_admission.unqueue(call);
+  } else if (s.m_admission.take(call.id) != nullptr && s.is_open()) {
+    s.m_frames.control(frame_kind::cancel, call.id, call.method, {});
     s.wake_writer();
   }
   ch.cancel_sent = true;
@@ -172,7 +172,7 @@ DUET_INLINE void stream_table::on_local_end(session_core& s, pending_call& call)
   stream_channel& ch = *call.stream;
   if (ch.closed()) return;
   if (!ch.cancel_sent && call.id != 0 && s.is_open()) {
-    encode_frame(s.m_out, frame_header{frame_kind::cancel, 0, 0, call.id, call.method, 0, 0}, {}, {});
+    s.m_frames.control(frame_kind::cancel, call.id, call.method, {});
     s.wake_writer();
   }
   ch.cancel_sent = true;
@@ -298,7 +298,7 @@ DUET_INLINE stream_channel* stream_table::owner_of(session_core& s, const frame_
   stream_channel* ch = nullptr;
   if ((h.flags & flag_from_callee) != 0) {
     // The peer serves it: the id is one of this side's calls.
-    if (pending_call* call = s.m_calls.find(h.id)) ch = call->stream;
+    if (pending_call* call = s.m_admission.find(h.id)) ch = call->stream;
   } else {
     ch = find_served(h.id);
   }
@@ -406,7 +406,7 @@ DUET_INLINE void stream_table::consumed(session_core& s, stream_channel& ch) {
   if (n == 0 || ch.inbound_ended || ch.closed() || !s.is_open()) return;
   std::byte grant[4];
   store_le32(grant, n);
-  encode_frame(s.m_out,
+  encode_frame(s.m_frames.queue().buffer(),
                frame_header{frame_kind::credit, static_cast<std::uint16_t>(ch.callee ? flag_from_callee : 0), 0,
                             ch.id, 0, 0, 0},
                {}, grant);
@@ -415,7 +415,7 @@ DUET_INLINE void stream_table::consumed(session_core& s, stream_channel& ch) {
 
 DUET_INLINE status stream_table::send(session_core& s, stream_channel& ch, message_encoder encode,
                                       const void* value) {
-  byte_vector& out = s.m_out;
+  byte_vector& out = s.m_frames.queue().buffer();
   const std::size_t start = out.size();
   out.resize(start + frame_header_size);
   try {
@@ -429,7 +429,7 @@ DUET_INLINE status stream_table::send(session_core& s, stream_channel& ch, messa
     return status(status_code::internal, "encoding a stream message threw an exception that is not a std::exception");
   }
   const std::size_t body = out.size() - start - frame_header_size;
-  if (body > s.m_peer_max_frame_size) {
+  if (body > s.m_frames.peer_max_frame_size()) {
     out.resize(start);
     return status(status_code::resource_exhausted, "a stream message is larger than the peer's maximum frame size");
   }

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# User-space instructions per call, server and client, under callgrind, in
+# scenario B's shape (1 connection, 64 calls in flight, 16-byte payload).
+#
+#   bench/instructions.sh              # builds the bench binaries into build/bench-instructions
+#   bench/instructions.sh DIR          # uses DIR/duet_bench_server and DIR/duet_bench_client
+#
+# For each side it runs that side under `valgrind --tool=callgrind` with the
+# other side native, once for 20,000 calls and once for 60,000, and prints
+# (60k run's total Ir - 20k run's total Ir) / 40,000: start-up, connection
+# set-up and shutdown are the same in both runs and cancel out. Other peers'
+# binaries that speak the kit's command line (../shared/peers) work too:
+#   SERVER=/tmp/peers-build/raw_server CLIENT=/tmp/peers-build/raw_client bench/instructions.sh
+# Output: one line per side, e.g. `server 431 instructions per call`.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+if [[ -n "${SERVER:-}" && -n "${CLIENT:-}" ]]; then
+  server=$SERVER client=$CLIENT
+else
+  if [[ $# -ge 1 ]]; then
+    bin=$1
+  else
+    build=$root/build/bench-instructions
+    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDUET_BUILD_BENCH=ON \
+      -DDUET_BUILD_TESTS=OFF -DDUET_BUILD_EXAMPLES=OFF >/dev/null
+    cmake --build "$build" -j2 --target duet_bench_server duet_bench_client >/dev/null
+    bin=$build/bench
+  fi
+  server=$bin/duet_bench_server client=$bin/duet_bench_client
+fi
+command -v valgrind >/dev/null || { echo "instructions.sh: valgrind is not installed" >&2; exit 1; }
+
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+  [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+port=$((47200 + RANDOM % 700))
+
+# Starts the server (optionally under callgrind) and waits for its `ready`.
+start_server() {  # out-file-or-empty
+  : >"$work/server.stdout"
+  if [[ -n "$1" ]]; then
+    valgrind --tool=callgrind --callgrind-out-file="$1" "$server" --port "$port" \
+      >"$work/server.stdout" 2>"$work/server.stderr" &
+  else
+    "$server" --port "$port" >"$work/server.stdout" 2>"$work/server.stderr" &
+  fi
+  server_pid=$!
+  for _ in $(seq 600); do  # at most 60 s (valgrind starts slowly)
+    grep -q ready "$work/server.stdout" && return 0
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "instructions.sh: the server did not print ready" >&2
+  cat "$work/server.stderr" >&2
+  exit 1
+}
+
+# The server blocks SIGTERM and takes it with sigwait(), then stops serving and
+# returns from main, so callgrind writes its output file as the program exits.
+stop_server() {
+  kill -TERM "$server_pid"
+  wait "$server_pid" || { echo "instructions.sh: the server failed" >&2; cat "$work/server.stderr" >&2; exit 1; }
+  server_pid=
+}
+
+run_client() {  # calls [out-file]
+  local args=(--port "$port" --connections 1 --inflight 64 --calls "$1" --payload 16)
+  if [[ -n "${2:-}" ]]; then
+    valgrind --tool=callgrind --callgrind-out-file="$2" "$client" "${args[@]}" >"$work/client.stdout" 2>"$work/client.stderr"
+  else
+    "$client" "${args[@]}" >"$work/client.stdout" 2>"$work/client.stderr"
+  fi || { echo "instructions.sh: the client failed" >&2; cat "$work/client.stderr" >&2; exit 1; }
+}
+
+total_ir() {  # callgrind output file -> its total Ir
+  awk '/^(summary|totals):/ { print $2; exit }' "$1"
+}
+
+per_call() {  # out-20k out-60k
+  local a b
+  a=$(total_ir "$1") b=$(total_ir "$2")
+  echo $(((b - a + 20000) / 40000))
+}
+
+for calls in 20000 60000; do
+  start_server "$work/server.$calls.out"
+  run_client "$calls"
+  stop_server
+done
+echo "server $(per_call "$work/server.20000.out" "$work/server.60000.out") instructions per call"
+
+for calls in 20000 60000; do
+  start_server ""
+  run_client "$calls" "$work/client.$calls.out"
+  stop_server
+done
+echo "client $(per_call "$work/client.20000.out" "$work/client.60000.out") instructions per call"
