@@ -68,3 +68,33 @@ TEST_CASE("unary calls and other streams complete beside a stalled stream", "[st
     co_await client.close();
   });
 }
+
+TEST_CASE("a stream waiting for credit does not count against the server's cap on running requests",
+          "[stream]") {
+  duet::server_options options;
+  options.session.max_in_flight = 1;
+  rig r(options);
+  endless_log log;
+  serve_stream_methods(r.router, &log);
+  r.router.on(duet::method<"stream.slow_add", int(int, int)>{},
+              [&r](int a, int b) -> duet::task<int> {
+                co_await r.loop.schedule();
+                co_return a + b;
+              });
+  r.run([&]() -> duet::task<void> {
+    auto client = r.connect();
+    auto stalled = co_await client.open(endless, 0);
+    for (int turns = 0; turns < 1000 && log.sent < duet::default_stream_window; ++turns) co_await r.loop.schedule();
+    REQUIRE(log.sent == duet::default_stream_window);
+    // The stream's handler runs and waits; coroutine handlers still get their turn.
+    for (int i = 0; i < 100; ++i) {
+      const int got = co_await client.call(duet::method<"stream.slow_add", int(int, int)>{}, i, 1);
+      REQUIRE(got == i + 1);
+    }
+    // And the stream goes on once read.
+    std::optional<std::uint64_t> v = co_await stalled.next();
+    CHECK(v.has_value());
+    stalled.cancel();
+    co_await client.close();
+  });
+}

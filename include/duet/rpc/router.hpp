@@ -186,9 +186,14 @@ class async_request {
       : session(s),
         id(header.id),
         wants_answer(header.kind == frame_kind::request),
+        stream((header.flags & flag_stream) != 0),
         context(s.loop(), method_name, method_id, wants_answer),
         hooks(interceptors) {
-    session.handler_started();
+    if (stream) {
+      session.stream_handler_started();
+    } else {
+      session.handler_started();
+    }
     m_link.id = id;
     m_link.on_cancel = &link::cancel;
     m_link.context = &context;
@@ -220,6 +225,7 @@ class async_request {
   session_core& session;
   const std::uint32_t id;
   const bool wants_answer;
+  const bool stream;  // a stream's handler: counted apart (session_core::stream_handler_started)
   call_context context;
   server_hooks hooks;
 
@@ -569,7 +575,11 @@ DUET_INLINE async_request::~async_request() = default;
     if (answerable()) session.send_error(id, *m_failure, call_context_access::response_metadata(context));
   }
   if (wants_answer) session.untrack(m_link);
-  session.handler_finished();
+  if (stream) {
+    session.stream_handler_finished();
+  } else {
+    session.handler_finished();
+  }
 }
 
 }  // namespace detail

@@ -105,8 +105,17 @@ class stream_handler final : public handler_base {
     streams = true;
   }
 
-  // The router sends only requests with flag_stream here.
-  void handle(session_core& session, const frame_view& frame) override { serve(session, frame); }
+  // The router sends only requests with flag_stream here. Streams do not
+  // pause the reader (they wait for credit it brings), so they have a cap
+  // of their own: as many as calls in flight.
+  void handle(session_core& session, const frame_view& frame) override {
+    if (session.streams().served() >= session.options().max_in_flight) {
+      session.send_error(frame.header.id,
+                         status(status_code::resource_exhausted, "too many streams open on this connection"));
+      return;
+    }
+    serve(session, frame);
+  }
 
  private:
   // One coroutine per stream, as for an asynchronous unary request; it

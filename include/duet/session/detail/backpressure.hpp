@@ -14,9 +14,11 @@ namespace duet::inline v0::detail {
 /// what it reads (`pause_reading`, the default) or answers new requests
 /// `resource_exhausted` (`reject`), pausing only at twice the bytes' cap.
 ///
-/// (Today a pause stops the whole reader; once streams exist it is to stop
-/// only the admission of new requests, while responses, cancels, credit and
-/// stream frames are still routed.)
+/// A pause holds back requests and notifications only: the frames already
+/// read that answer or feed what runs (responses, cancels, credit, stream
+/// messages) are still routed. Served streams are counted apart, and do not
+/// pause the reader: a stream handler waits for the peer's credit, which
+/// only the reader brings.
 class backpressure {
  public:
   explicit backpressure(const session_options& options) noexcept
@@ -26,6 +28,11 @@ class backpressure {
 
   void handler_started() noexcept { ++m_handlers; }
   void handler_finished() noexcept { --m_handlers; }
+  void stream_started() noexcept { ++m_streams; }
+  void stream_finished() noexcept { --m_streams; }
+
+  /// Stream handlers running now.
+  [[nodiscard]] std::uint32_t streams() const noexcept { return m_streams; }
 
   /// Asynchronous handlers running now.
   [[nodiscard]] std::uint32_t handlers() const noexcept { return m_handlers; }
@@ -58,6 +65,7 @@ class backpressure {
 
  private:
   std::uint32_t m_handlers = 0;
+  std::uint32_t m_streams = 0;
   std::uint32_t m_max_handlers;
   std::size_t m_max_answer_bytes;
   overload_action m_action;

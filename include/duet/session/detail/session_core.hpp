@@ -236,6 +236,15 @@ class session_core {
     close_when_idle();
   }
 
+  /// As handler_started and handler_finished, for a stream handler: it
+  /// keeps the session from finishing but never pauses the reader.
+  void stream_handler_started() noexcept { m_load.stream_started(); }
+  void stream_handler_finished() noexcept {
+    m_load.stream_finished();
+    notify_if_idle();
+    close_when_idle();
+  }
+
  protected:
   virtual ~session_core() {
     m_loop.cancel_timer(m_drain_timer);
@@ -274,7 +283,9 @@ class session_core {
     return awaiter{*this, until_idle};
   }
 
-  [[nodiscard]] bool idle() const noexcept { return m_load.handlers() == 0 && !m_writer_running; }
+  [[nodiscard]] bool idle() const noexcept {
+    return m_load.handlers() == 0 && m_load.streams() == 0 && !m_writer_running;
+  }
 
   frame_decoder m_decoder;
   bool m_writer_running = false;
@@ -427,7 +438,7 @@ class session_core {
   // the writer send what is queued and then close.
   void close_when_idle() noexcept {
     if (m_lifecycle.state() == connection_state::open) return;  // the usual case
-    if (m_load.handlers() != 0 || m_admission.in_flight() != 0) return;
+    if (m_load.handlers() != 0 || m_load.streams() != 0 || m_admission.in_flight() != 0) return;
     if (m_lifecycle.start_flushing()) wake_writer();
   }
 
@@ -495,7 +506,7 @@ DUET_INLINE bool session_core::route_frames() {
     // Over a cap, the frames already read wait in the decoder; the reader
     // routes them once it is woken (backpressure per frame, not per read:
     // one read can hold thousands of requests).
-    if (reader_should_pause()) return true;
+    if (reader_should_pause() && (m_decoder.next_is_call() || !m_streams.negotiated())) return true;
     const decode_status st = m_decoder.next(frame);
     if (st == decode_status::need_more) return !m_lifecycle.closed();
     if (st == decode_status::error) {
