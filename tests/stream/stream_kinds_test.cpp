@@ -61,16 +61,16 @@ duet::task<void> bidi_stream_echoes(Client& client, int n) {
   CHECK(end.has_value());
 }
 
-}  // namespace
-
-TEST_CASE("a server stream delivers every message in order, then ok, in memory and over TCP", "[stream]") {
+// Runs `body(client)` once over the in-memory transport and once over TCP,
+// each in a section of the calling test.
+template <class Body>
+void on_both_transports(Body body) {
   SECTION("in memory") {
     rig r;
     serve_stream_methods(r.router);
     r.run([&]() -> duet::task<void> {
       auto client = r.connect();
-      co_await server_stream_delivers_in_order(client, 1000);
-      co_await server_stream_delivers_in_order(client, 0);
+      co_await body(client);
       co_await client.close();
     });
   }
@@ -79,54 +79,31 @@ TEST_CASE("a server stream delivers every message in order, then ok, in memory a
     serve_stream_methods(r.router);
     r.run([&]() -> duet::task<void> {
       auto client = co_await r.connect();
-      co_await server_stream_delivers_in_order(client, 1000);
+      co_await body(client);
       co_await client.close();
     });
   }
+}
+
+}  // namespace
+
+TEST_CASE("a server stream delivers every message in order, then ok, in memory and over TCP", "[stream]") {
+  on_both_transports([](auto& client) -> duet::task<void> {
+    co_await server_stream_delivers_in_order(client, 1000);
+    co_await server_stream_delivers_in_order(client, 0);
+  });
 }
 
 TEST_CASE("a client stream's messages reach the handler and its value comes back, in memory and over TCP",
           "[stream]") {
-  SECTION("in memory") {
-    rig r;
-    serve_stream_methods(r.router);
-    r.run([&]() -> duet::task<void> {
-      auto client = r.connect();
-      co_await client_stream_gets_its_value(client, 1000);
-      co_await client_stream_gets_its_value(client, 0);
-      co_await client.close();
-    });
-  }
-  SECTION("over TCP") {
-    tcp_rig r;
-    serve_stream_methods(r.router);
-    r.run([&]() -> duet::task<void> {
-      auto client = co_await r.connect();
-      co_await client_stream_gets_its_value(client, 1000);
-      co_await client.close();
-    });
-  }
+  on_both_transports([](auto& client) -> duet::task<void> {
+    co_await client_stream_gets_its_value(client, 1000);
+    co_await client_stream_gets_its_value(client, 0);
+  });
 }
 
 TEST_CASE("a bidirectional stream carries messages both ways, in memory and over TCP", "[stream]") {
-  SECTION("in memory") {
-    rig r;
-    serve_stream_methods(r.router);
-    r.run([&]() -> duet::task<void> {
-      auto client = r.connect();
-      co_await bidi_stream_echoes(client, 200);
-      co_await client.close();
-    });
-  }
-  SECTION("over TCP") {
-    tcp_rig r;
-    serve_stream_methods(r.router);
-    r.run([&]() -> duet::task<void> {
-      auto client = co_await r.connect();
-      co_await bidi_stream_echoes(client, 200);
-      co_await client.close();
-    });
-  }
+  on_both_transports([](auto& client) -> duet::task<void> { co_await bidi_stream_echoes(client, 200); });
 }
 
 TEST_CASE("many streams of every kind share one connection", "[stream]") {

@@ -163,6 +163,35 @@ inline void answer_void(session_core& session, std::uint32_t id, const metadata*
   session.send_response(id);
 }
 
+/// As std::invoke, without including <functional> into every router user:
+/// a pointer to member goes through std::apply (<tuple>), which invokes the
+/// same way; anything else is called directly.
+template <class H, class... A>
+decltype(auto) invoke_handler(H& handler, A&&... a) {
+  if constexpr (std::is_member_pointer_v<H>) {
+    return std::apply(handler, std::forward_as_tuple(std::forward<A>(a)...));
+  } else {
+    return handler(std::forward<A>(a)...);
+  }
+}
+
+/// Answers request `id` of a method returning `R` with what its handler
+/// produced: a value, or a `result` holding one or a failure.
+template <class R, class X>
+void answer_produced(session_core& session, std::uint32_t id, X& produced, const metadata* response_metadata) {
+  if constexpr (is_result<std::remove_cvref_t<X>>::value) {
+    if (!produced.has_value()) {
+      session.send_error(id, produced.error(), response_metadata);
+    } else if constexpr (std::is_void_v<R>) {
+      answer_void(session, id, response_metadata);
+    } else {
+      answer_value<R>(session, id, *produced, response_metadata);
+    }
+  } else {
+    answer_value<R>(session, id, static_cast<const R&>(produced), response_metadata);
+  }
+}
+
 DUET_INLINE status status_of_current_exception();
 
 /// Ends a request whose plain handler threw (call it inside the catch
@@ -289,31 +318,14 @@ class typed_handler final : public handler_base {
         args);
   }
 
-  // As std::invoke, without including <functional> into every router user:
-  // a pointer to member goes through std::apply (<tuple>), which invokes the
-  // same way; anything else is called directly.
   template <class... A>
   static decltype(auto) call(H& handler, A&&... a) {
-    if constexpr (std::is_member_pointer_v<H>) {
-      return std::apply(handler, std::forward_as_tuple(std::forward<A>(a)...));
-    } else {
-      return handler(std::forward<A>(a)...);
-    }
+    return invoke_handler(handler, std::forward<A>(a)...);
   }
 
   template <class X>
   static void answer(session_core& session, std::uint32_t id, X& produced, const metadata* response_metadata) {
-    if constexpr (is_result<std::remove_cvref_t<X>>::value) {
-      if (!produced.has_value()) {
-        session.send_error(id, produced.error(), response_metadata);
-      } else if constexpr (std::is_void_v<R>) {
-        answer_void(session, id, response_metadata);
-      } else {
-        answer_value<R>(session, id, *produced, response_metadata);
-      }
-    } else {
-      answer_value<R>(session, id, static_cast<const R&>(produced), response_metadata);
-    }
+    answer_produced<R>(session, id, produced, response_metadata);
   }
 
   // What comes before the handler runs: the request's metadata and deadline,

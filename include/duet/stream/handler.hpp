@@ -149,7 +149,9 @@ class stream_handler final : public handler_base {
           served = false;
           request.stop_deadline();
           if (request.hooks.ran != 0) request.hooks.after(context, outcome_of(produced));
-          if (request.answerable()) answer(session, request.id, produced, call_context_access::response_metadata(context));
+          if (request.answerable()) {
+            answer_produced<R>(session, request.id, produced, call_context_access::response_metadata(context));
+          }
         }
       }
     } catch (...) {
@@ -203,26 +205,7 @@ class stream_handler final : public handler_base {
 
   template <class... A>
   decltype(auto) call(A&&... a) {
-    if constexpr (std::is_member_pointer_v<H>) {
-      return std::apply(m_handler, std::forward_as_tuple(std::forward<A>(a)...));
-    } else {
-      return m_handler(std::forward<A>(a)...);
-    }
-  }
-
-  template <class X>
-  static void answer(session_core& session, std::uint32_t id, X& produced, const metadata* response_metadata) {
-    if constexpr (is_result<std::remove_cvref_t<X>>::value) {
-      if (!produced.has_value()) {
-        session.send_error(id, produced.error(), response_metadata);
-      } else if constexpr (std::is_void_v<R>) {
-        answer_void(session, id, response_metadata);
-      } else {
-        answer_value<R>(session, id, *produced, response_metadata);
-      }
-    } else {
-      answer_value<R>(session, id, static_cast<const R&>(produced), response_metadata);
-    }
+    return invoke_handler(m_handler, std::forward<A>(a)...);
   }
 
   H m_handler;
