@@ -323,3 +323,25 @@ TEST_CASE("prepare never gives an empty buffer, which a read would take for the 
     d.commit(space.size());  // fill the buffer to the brim each time
   }
 }
+
+TEST_CASE("next_is_call tells a whole buffered request or notification from other frames without taking it",
+          "[wire]") {
+  frame_decoder d;
+  CHECK_FALSE(d.next_is_call());
+  byte_vector out;
+  encode_frame(out, frame_header{frame_kind::credit, 0, 0, 3, 0, 0, 0}, {}, bytes({1, 0, 0, 0}));
+  encode_frame(out, frame_header{frame_kind::request, flag_stream, 0, 4, 9, 0, 0}, {}, bytes("abc"));
+  encode_frame(out, frame_header{frame_kind::notification, 0, 0, 0, 9, 0, 0}, {}, {});
+  d.append(const_buffer(out).first(out.size() - 1));  // the notification is not whole yet
+  CHECK_FALSE(d.next_is_call());
+  frame_view f{};
+  REQUIRE(d.next(f) == decode_status::frame);
+  CHECK(f.header.kind == frame_kind::credit);
+  CHECK(d.next_is_call());
+  CHECK(d.next_is_call());  // nothing was taken
+  REQUIRE(d.next(f) == decode_status::frame);
+  CHECK(f.header.kind == frame_kind::request);
+  CHECK_FALSE(d.next_is_call());  // partial
+  d.append(const_buffer(out).last(1));
+  CHECK(d.next_is_call());
+}

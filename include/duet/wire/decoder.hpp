@@ -196,6 +196,7 @@ DUET_INLINE bool frame_decoder::next_is_call() const noexcept {
   if (m_error != frame_error::none || m_end - m_begin < frame_header_size) return false;
   frame_header h{};
   if (load_frame_header(m_data.get() + m_begin, h, m_max_frame_size) != frame_error::none) return false;
+  if (m_end - m_begin < frame_size(h)) return false;
   return h.kind == frame_kind::request || h.kind == frame_kind::notification;
 }
 
