@@ -9,7 +9,7 @@
 // pseudo-random pieces through prepare()/commit() (sometimes append()). The
 // invariants checked:
 //   - both decodings yield the same frames and end in the same state;
-//   - every frame has a known kind, zero flags, a body within the limit, views
+//   - every frame has a known kind, only its kind's flags, a body within the limit, views
 //     of exactly the announced lengths, and re-encodes to the very bytes it
 //     was decoded from, so the frames tile a prefix of the input;
 //   - bytes consumed + buffered() == bytes fed, while not in error;
@@ -48,11 +48,12 @@ struct outcome {
 void take(const duet::frame_view& f, std::uint32_t limit, outcome& o) {
   const duet::frame_header& h = f.header;
   check(duet::is_known_frame_kind(static_cast<std::uint8_t>(h.kind)));
-  check(h.flags == 0);
+  check((h.flags & ~duet::allowed_frame_flags(h.kind)) == 0);
   check(std::uint64_t{h.metadata_length} + h.payload_length <= limit);
   check(f.metadata.size() == h.metadata_length && f.payload.size() == h.payload_length);
   if (h.kind == duet::frame_kind::request || h.kind == duet::frame_kind::response ||
-      h.kind == duet::frame_kind::cancel)
+      h.kind == duet::frame_kind::cancel || h.kind == duet::frame_kind::stream_data ||
+      h.kind == duet::frame_kind::stream_end || h.kind == duet::frame_kind::credit)
     check(h.id != 0);
   // The views must be readable: this faults under ASan if they dangle.
   volatile std::byte sink{};
@@ -70,7 +71,10 @@ void take(const duet::frame_view& f, std::uint32_t limit, outcome& o) {
     check(again.size() == f.metadata.size() && std::memcmp(again.data(), f.metadata.data(), again.size()) == 0);
   }
   duet::hello_message hello{};
-  if (duet::decode_hello(f, hello)) check(hello.max_frame_size >= duet::min_max_frame_size);
+  if (duet::decode_hello(f, hello)) {
+    check(hello.max_frame_size >= duet::min_max_frame_size);
+    check(((hello.features & duet::feature_streams) != 0) == (hello.stream_window != 0));
+  }
 }
 
 // Drains `d`; returns false once it is in error.

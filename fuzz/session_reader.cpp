@@ -27,6 +27,35 @@ inline constexpr duet::method<"fuzz.add", int(int, int)> add;
 inline constexpr duet::method<"fuzz.lookup", std::optional<std::string>(std::map<std::string, std::string>, std::string)>
     lookup;
 inline constexpr duet::method<"fuzz.later", std::vector<int>(std::vector<int>)> later;
+// Streams of each kind (the corpus opens them with method ids of these names).
+inline constexpr duet::method<"feed", duet::stream<std::uint8_t>(std::uint8_t)> feed_stream;
+inline constexpr duet::method<"fuzz.sum", int(duet::stream<int>)> sum_stream;
+inline constexpr duet::method<"fuzz.echo", duet::stream<int>(duet::stream<int>)> echo_stream;
+
+duet::task<void> feed_some(std::uint8_t n, duet::stream_writer<std::uint8_t>& out) {
+  for (std::uint8_t i = 0; i < n % 8; ++i) {
+    if (!co_await out.send(i)) co_return;
+  }
+}
+
+duet::task<int> sum_all(duet::stream_reader<int>& in) {
+  int total = 0;
+  for (int i = 0; i < 100000; ++i) {
+    std::optional<int> v = co_await in.next();
+    if (!v) break;
+    total += *v;
+  }
+  co_return total;
+}
+
+duet::task<void> echo_all(duet::stream_reader<int>& in, duet::stream_writer<int>& out) {
+  for (int i = 0; i < 100000; ++i) {
+    std::optional<int> v = co_await in.next();
+    if (!v) co_return;
+    const int back = *v;
+    if (!co_await out.send(back)) co_return;
+  }
+}
 
 duet::task<void> feed(duet::memory_stream& peer, duet::byte_vector bytes) {
   // Write in a few pieces so frames straddle reads.
@@ -72,8 +101,17 @@ duet::task<void> serve_one(duet::event_loop& loop, duet::server& server, duet::b
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   duet::byte_vector bytes;
   // An even first byte starts with a valid hello, so the rest reaches the
-  // request path instead of failing the handshake every time.
-  if (size > 0 && data[0] % 2 == 0) duet::encode_hello(bytes, duet::hello_message{});
+  // request path instead of failing the handshake every time; a multiple of
+  // 4 announces streams too, with a small window (1 to 8), so the stream
+  // frames that follow reach the streams instead of the negotiation check.
+  if (size > 0 && data[0] % 2 == 0) {
+    duet::hello_message hello{};
+    if (data[0] % 4 == 0) {
+      hello.features = duet::feature_streams;
+      hello.stream_window = 1u + (data[0] / 4u) % 8u;
+    }
+    duet::encode_hello(bytes, hello);
+  }
   const auto* first = reinterpret_cast<const std::byte*>(data);
   bytes.insert(bytes.end(), first, first + size);
 
@@ -86,6 +124,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return it->second;
   });
   router.on(later, [&loop](std::vector<int> v) { return answer_later(loop, std::move(v)); });
+  router.on(feed_stream, &feed_some);
+  router.on(sum_stream, &sum_all);
+  router.on(echo_stream, &echo_all);
   duet::server server(loop, router);
   loop.block_on(serve_one(loop, server, std::move(bytes)));
   return 0;

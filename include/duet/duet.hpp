@@ -44,3 +44,9 @@
 #include <duet/rpc/reconnect.hpp>
 #include <duet/rpc/router.hpp>
 #include <duet/rpc/server.hpp>
+
+#include <duet/stream/client_stream.hpp>
+#include <duet/stream/flow_control.hpp>
+#include <duet/stream/handler.hpp>
+#include <duet/stream/io.hpp>
+#include <duet/stream/stream.hpp>

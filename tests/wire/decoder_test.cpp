@@ -215,8 +215,8 @@ TEST_CASE("a version other than 1 is a protocol error", "[wire]") {
   CHECK(d.error_message().find(std::to_string(version)) != std::string_view::npos);
 }
 
-TEST_CASE("kind 0, 11 and 255 are protocol errors", "[wire]") {
-  const int kind = GENERATE(0, 11, 255);
+TEST_CASE("kind 0, 12 and 255 are protocol errors", "[wire]") {
+  const int kind = GENERATE(0, 12, 255);
   frame_decoder d;
   CHECK(status_after(raw_header('D', 'U', 1, kind, 0, 1, 0, 0), d) == decode_status::error);
   CHECK(d.error() == frame_error::bad_kind);
@@ -229,8 +229,8 @@ TEST_CASE("non-zero reserved flags are a protocol error", "[wire]") {
   CHECK(d.error() == frame_error::reserved_flags);
 }
 
-TEST_CASE("id 0 in a request, response or cancel is a protocol error", "[wire]") {
-  const int kind = GENERATE(1, 2, 4);
+TEST_CASE("id 0 in a request, response, cancel or stream frame is a protocol error", "[wire]") {
+  const int kind = GENERATE(1, 2, 4, 5, 6, 11);
   frame_decoder d;
   CHECK(status_after(raw_header('D', 'U', 1, kind, 0, 0, 0, 0), d) == decode_status::error);
   CHECK(d.error() == frame_error::zero_id);
@@ -322,4 +322,26 @@ TEST_CASE("prepare never gives an empty buffer, which a read would take for the 
     std::memset(space.data(), 0, space.size());
     d.commit(space.size());  // fill the buffer to the brim each time
   }
+}
+
+TEST_CASE("next_is_call tells a whole buffered request or notification from other frames without taking it",
+          "[wire]") {
+  frame_decoder d;
+  CHECK_FALSE(d.next_is_call());
+  byte_vector out;
+  encode_frame(out, frame_header{frame_kind::credit, 0, 0, 3, 0, 0, 0}, {}, bytes({1, 0, 0, 0}));
+  encode_frame(out, frame_header{frame_kind::request, flag_stream, 0, 4, 9, 0, 0}, {}, bytes("abc"));
+  encode_frame(out, frame_header{frame_kind::notification, 0, 0, 0, 9, 0, 0}, {}, {});
+  d.append(const_buffer(out).first(out.size() - 1));  // the notification is not whole yet
+  CHECK_FALSE(d.next_is_call());
+  frame_view f{};
+  REQUIRE(d.next(f) == decode_status::frame);
+  CHECK(f.header.kind == frame_kind::credit);
+  CHECK(d.next_is_call());
+  CHECK(d.next_is_call());  // nothing was taken
+  REQUIRE(d.next(f) == decode_status::frame);
+  CHECK(f.header.kind == frame_kind::request);
+  CHECK_FALSE(d.next_is_call());  // partial
+  d.append(const_buffer(out).last(1));
+  CHECK(d.next_is_call());
 }

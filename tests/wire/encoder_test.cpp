@@ -164,7 +164,7 @@ TEST_CASE("every frame kind and header field survives an encode and decode", "[w
 TEST_CASE("encoding flags a version 1 decoder rejects is possible but refused on arrival", "[wire]") {
   byte_vector out;
   frame_encoder enc{out};
-  enc.begin(frame_kind::request, 1, 1, 0, 0x0001);
+  enc.begin(frame_kind::request, 1, 1, 0, 0x0004);
   enc.end();
   frame_decoder d;
   d.append(out);

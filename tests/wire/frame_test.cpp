@@ -56,12 +56,64 @@ TEST_CASE("the frame constants match the specification", "[wire]") {
   STATIC_REQUIRE(static_cast<int>(frame_kind::pong) == 8);
   STATIC_REQUIRE(static_cast<int>(frame_kind::goaway) == 9);
   STATIC_REQUIRE(static_cast<int>(frame_kind::hello) == 10);
+  STATIC_REQUIRE(static_cast<int>(frame_kind::credit) == 11);
+  STATIC_REQUIRE(flag_stream == 0x0001);
+  STATIC_REQUIRE(flag_from_callee == 0x0002);
 }
 
-TEST_CASE("only kinds 1 to 10 are known frame kinds", "[wire]") {
-  for (int k = 0; k < 256; ++k) CHECK(is_known_frame_kind(static_cast<std::uint8_t>(k)) == (k >= 1 && k <= 10));
+TEST_CASE("only kinds 1 to 11 are known frame kinds", "[wire]") {
+  for (int k = 0; k < 256; ++k) CHECK(is_known_frame_kind(static_cast<std::uint8_t>(k)) == (k >= 1 && k <= 11));
   CHECK(to_string(frame_kind::goaway) == "goaway");
-  CHECK(to_string(static_cast<frame_kind>(11)) == "invalid");
+  CHECK(to_string(frame_kind::stream_data) == "stream_data");
+  CHECK(to_string(frame_kind::stream_end) == "stream_end");
+  CHECK(to_string(frame_kind::credit) == "credit");
+  CHECK(to_string(static_cast<frame_kind>(12)) == "invalid");
+}
+
+TEST_CASE("each flag is accepted only on the kinds it belongs to", "[wire]") {
+  for (int k = 1; k <= 11; ++k) {
+    for (std::uint32_t flags = 1; flags < 0x10000; flags <<= 1) {
+      std::byte raw[frame_header_size];
+      store_frame_header(raw, frame_header{static_cast<frame_kind>(k), static_cast<std::uint16_t>(flags), 0, 1, 0, 0, 0});
+      frame_header h{};
+      const bool defined = (flags == flag_stream && k == 1) || (flags == flag_from_callee && (k == 5 || k == 11));
+      CHECK((load_frame_header(raw, h, 100) == frame_error::none) == defined);
+    }
+  }
+}
+
+TEST_CASE("a stream's frames have exactly the documented bytes", "[wire]") {
+  // The example of docs/protocol.md, section 12: a server stream of method
+  // "feed" with call id 5, to a caller whose hello announced a window of 2.
+  byte_vector out;
+  encode_frame(out, frame_header{frame_kind::request, flag_stream, 0, 5, detail::fnv1a_32("feed"), 0, 1}, {},
+               bytes({0x03}));
+  encode_frame(out, frame_header{frame_kind::stream_data, flag_from_callee, 0, 5, 0, 0, 1}, {}, bytes({0x2a}));
+  encode_frame(out, frame_header{frame_kind::credit, 0, 0, 5, 0, 0, 4}, {}, bytes({0x01, 0, 0, 0}));
+  encode_frame(out, frame_header{frame_kind::stream_data, flag_from_callee, 0, 5, 0, 0, 1}, {}, bytes({0x2b}));
+  encode_frame(out, frame_header{frame_kind::response, 0, 0, 5, 0, 0, 0}, {}, {});
+  const byte_vector expected = bytes({
+      0x44, 0x55, 0x01, 0x01, 0x01, 0x00, 0x00, 0x00,  // request, flag_stream
+      0x05, 0x00, 0x00, 0x00, 0x25, 0x66, 0x35, 0xab,  // id 5, method fnv1a_32("feed") = 0xab356625
+      0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,  // no metadata, payload 1 byte
+      0x03,                                            // the argument: 3
+      0x44, 0x55, 0x01, 0x05, 0x02, 0x00, 0x00, 0x00,  // stream_data, flag_from_callee
+      0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // id 5, method 0
+      0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,  // no metadata, payload 1 byte
+      0x2a,                                            // one message: 42
+      0x44, 0x55, 0x01, 0x0b, 0x00, 0x00, 0x00, 0x00,  // credit from the caller
+      0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // id 5
+      0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00,  // payload 4 bytes
+      0x01, 0x00, 0x00, 0x00,                          // 1 more message
+      0x44, 0x55, 0x01, 0x05, 0x02, 0x00, 0x00, 0x00,  // stream_data, flag_from_callee
+      0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // id 5, method 0
+      0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,  // no metadata, payload 1 byte
+      0x2b,                                            // one message: 43
+      0x44, 0x55, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00,  // response, status ok
+      0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // id 5
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // empty: the stream ended well
+  });
+  CHECK(out == expected);
 }
 
 TEST_CASE("fnv1a_32 matches the published FNV-1a test vectors", "[wire]") {
@@ -117,9 +169,13 @@ TEST_CASE("a header tells each protocol error on its own", "[wire]") {
       {raw_header('D', 'U', 0, 1, 0, 1, 0, 0), frame_error::bad_version},
       {raw_header('D', 'U', 2, 1, 0, 1, 0, 0), frame_error::bad_version},
       {raw_header('D', 'U', 1, 0, 0, 1, 0, 0), frame_error::bad_kind},
-      {raw_header('D', 'U', 1, 11, 0, 1, 0, 0), frame_error::bad_kind},
+      {raw_header('D', 'U', 1, 12, 0, 1, 0, 0), frame_error::bad_kind},
       {raw_header('D', 'U', 1, 255, 0, 1, 0, 0), frame_error::bad_kind},
-      {raw_header('D', 'U', 1, 1, 1, 1, 0, 0), frame_error::reserved_flags},
+      {raw_header('D', 'U', 1, 1, 2, 1, 0, 0), frame_error::reserved_flags},
+      {raw_header('D', 'U', 1, 6, 2, 1, 0, 0), frame_error::reserved_flags},
+      {raw_header('D', 'U', 1, 1, 1, 1, 0, 0), frame_error::none},   // a stream's request
+      {raw_header('D', 'U', 1, 5, 2, 1, 0, 0), frame_error::none},   // stream_data from the callee
+      {raw_header('D', 'U', 1, 11, 2, 1, 0, 4), frame_error::none},  // credit from the callee
       {raw_header('D', 'U', 1, 3, 0x8000, 1, 0, 0), frame_error::reserved_flags},
       {raw_header('D', 'U', 1, 1, 0, 0, 0, 0), frame_error::zero_id},
       {raw_header('D', 'U', 1, 2, 0, 0, 0, 0), frame_error::zero_id},

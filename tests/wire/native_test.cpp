@@ -44,7 +44,7 @@ TEST_CASE("the native protocol models wire_protocol and other types do not", "[w
 }
 
 TEST_CASE("a hello round-trips through a frame", "[wire]") {
-  const hello_message sent{4u << 20, 256, 0x0123456789abcdefu};
+  const hello_message sent{4u << 20, 256, 0x0123456789abcdeeu};
   byte_vector out;
   encode_hello(out, sent);
   frame_decoder d;
@@ -96,14 +96,57 @@ TEST_CASE("a frame that is not a valid hello is refused as the first frame", "[w
 }
 
 TEST_CASE("a hello with bytes after the 16th is accepted and the extra ignored", "[wire]") {
-  byte_vector payload = bytes({0, 4, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0});
+  byte_vector payload = bytes({0, 4, 0, 0, 7, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0});
   payload.resize(40, std::byte{0xee});
   byte_vector out;
   encode_frame(out, frame_header{frame_kind::hello, 0, 0, 0, 0, 0, 0}, {}, payload);
   frame_decoder d;
   hello_message got{};
   REQUIRE(decode_hello(single_frame(d, out), got));
-  CHECK(got == hello_message{1024, 7, 1});
+  CHECK(got == hello_message{1024, 7, 2, 0});
+}
+
+TEST_CASE("a hello announcing streams carries its window after the 16 bytes of version 1", "[wire]") {
+  byte_vector out;
+  encode_hello(out, hello_message{16u << 20, 100, feature_streams, 32});
+  const byte_vector expected = bytes({
+      0x44, 0x55, 0x01, 0x0a, 0, 0, 0, 0,  // "DU", version 1, kind hello, flags, status
+      0, 0, 0, 0, 0, 0, 0, 0,              // id 0, method 0
+      0, 0, 0, 0, 0x14, 0, 0, 0,           // metadata length 0, payload length 20
+      0x00, 0x00, 0x00, 0x01,              // max_frame_size 16 MiB
+      0x64, 0x00, 0x00, 0x00,              // max_in_flight 100
+      0x01, 0, 0, 0, 0, 0, 0, 0,           // features: streams
+      0x20, 0x00, 0x00, 0x00,              // stream_window 32
+  });
+  CHECK(out == expected);
+  frame_decoder d;
+  hello_message got{};
+  REQUIRE(decode_hello(single_frame(d, out), got));
+  CHECK(got == hello_message{16u << 20, 100, feature_streams, 32});
+}
+
+TEST_CASE("a hello without streams says nothing of a window", "[wire]") {
+  byte_vector out;
+  encode_hello(out, hello_message{16u << 20, 100, 0, 32});
+  frame_decoder d;
+  const frame_view f = single_frame(d, out);
+  CHECK(f.header.payload_length == 16);
+  hello_message got{};
+  REQUIRE(decode_hello(f, got));
+  CHECK(got.stream_window == 0);
+}
+
+TEST_CASE("a hello announcing streams without a usable window is refused", "[wire]") {
+  hello_message got{};
+  SECTION("the window is missing") {
+    const byte_vector payload = bytes({0, 4, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0});
+    CHECK(!decode_hello(const_buffer(payload), got));
+  }
+  SECTION("the window is 0") {
+    const byte_vector payload = bytes({0, 4, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+    CHECK(!decode_hello(const_buffer(payload), got));
+  }
+  CHECK(got == hello_message{});
 }
 
 TEST_CASE("metadata round-trips through a request frame", "[wire]") {

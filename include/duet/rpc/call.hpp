@@ -12,6 +12,7 @@
 #include <duet/session/detail/retry_loop.hpp>
 #include <duet/session/detail/session_core.hpp>
 #include <duet/status.hpp>
+#include <duet/stream/stream.hpp>
 
 #include <coroutine>
 #include <cstdint>
@@ -177,6 +178,9 @@ template <class R, bool Throws, class... Args>
 class [[nodiscard]] call_awaitable : public detail::typed_call<call_awaitable<R, Throws, Args...>, Args...> {
   using base = detail::typed_call<call_awaitable, Args...>;
   friend base;
+
+  static_assert(!detail::is_stream_v<R>,
+                "duet::client::call: the method is a stream: open it with co_await client.open(method, args...)");
 
   static_assert(!detail::borrows_input<R>,
                 "duet::client: a call's result outlives the response's bytes, so it must own its data: declare "

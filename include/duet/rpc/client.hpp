@@ -14,6 +14,7 @@
 #include <duet/session/retry_policy.hpp>
 #include <duet/session/session.hpp>
 #include <duet/status.hpp>
+#include <duet/stream/client_stream.hpp>
 #include <duet/transport/transport.hpp>
 
 #include <cstdint>
@@ -115,6 +116,42 @@ class client : public detail::caller<client<Transport>> {
   ~client() {
     if (m_session) m_session->close();
     if (m_reconnector) m_reconnector->close_fn(*m_reconnector);
+  }
+
+  /// Opens a stream of stream method `m` (docs/streams.md): a server
+  /// stream with its arguments, a client or bidirectional stream with none.
+  /// Yields a `client_stream` once the request is queued; a stream that
+  /// cannot open (no connection, a peer without streams: `unimplemented`)
+  /// comes back already ended, with its status. Streams do not pass through
+  /// interceptors and are never retried.
+  template <detail::fixed_string Name, class R, class... Args, class... A>
+  [[nodiscard]] auto open(const method<Name, R(Args...)>& m, A&&... args) {
+    return open(call_options{}, m, std::forward<A>(args)...);
+  }
+
+  /// As `open`, with call options: the deadline covers the whole stream,
+  /// the stop token cancels it, the metadata goes with the request, and
+  /// `response_metadata` receives the trailing metadata.
+  template <detail::fixed_string Name, class R, class... Args, class... A>
+  [[nodiscard]] auto open(const call_options& options, const method<Name, R(Args...)>& m, A&&... args) {
+    using M = method<Name, R(Args...)>;
+    static_assert(M::kind != method_kind::unary,
+                  "duet::client::open: the method is not a stream: call it with co_await client.call(method, args...)");
+    if constexpr (M::kind == method_kind::server_stream) {
+      static_assert(detail::arguments_fit<detail::parameter_list<Args...>, A...>(),
+                    "duet::client::open: the arguments do not fit the method: pass one value for each of its "
+                    "parameters");
+      if constexpr (detail::arguments_fit<detail::parameter_list<Args...>, A...>()) {
+        return detail::stream_opener<void, typename M::callee_message, void, Args...>(
+            this->call_target_now(), options, m.id, Args(std::forward<A>(args))...);
+      }
+    } else if constexpr (M::kind != method_kind::unary) {
+      static_assert(sizeof...(A) == 0,
+                    "duet::client::open: a client or bidirectional stream is opened without arguments: send its "
+                    "messages with co_await stream.send(message)");
+      return detail::stream_opener<typename M::caller_message, typename M::callee_message, typename M::result_type>(
+          this->call_target_now(), options, m.id);
+    }
   }
 
   /// Adds `interceptor` after those already added: its `before_call` runs

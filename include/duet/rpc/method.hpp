@@ -3,6 +3,7 @@
 #include <duet/codec/codec.hpp>
 #include <duet/detail/fixed_string.hpp>
 #include <duet/detail/hash.hpp>
+#include <duet/stream/stream.hpp>
 
 #include <cstdint>
 #include <string_view>
@@ -24,6 +25,21 @@ constexpr bool result_travels() {
     return encodable<R> && decodable<R> && std::is_default_constructible_v<R>;
   }
 }
+
+// A stream's messages travel one by one: each a value like an argument.
+template <class X>
+constexpr bool stream_travels() {
+  if constexpr (!is_stream_v<X>) {
+    return true;
+  } else {
+    using T = typename stream_message<X>::type;
+    if constexpr (std::is_void_v<T> || std::is_reference_v<T> || std::is_const_v<T>) {
+      return false;
+    } else {
+      return encodable<T> && decodable<T> && std::is_default_constructible_v<T>;
+    }
+  }
+}
 }  // namespace detail
 
 /// A method descriptor: the name and signature of one remote procedure,
@@ -38,6 +54,13 @@ constexpr bool result_travels() {
 /// `id`, a 32-bit FNV-1a hash of its name; a router refuses two names with
 /// the same id. Arguments and result are values (no references), and each
 /// must be encodable by `duet::codec`.
+///
+/// Streams (docs/streams.md) are declared the same way, with
+/// `duet::stream<T>` as the result, as the only argument, or both:
+///
+///     duet::method<"feed", duet::stream<tick>(query)> feed;
+///     duet::method<"upload", summary(duet::stream<chunk>)> upload;
+///     duet::method<"chat", duet::stream<msg>(duet::stream<msg>)> chat;
 ///
 /// Large byte payloads without copies: the two sides may declare the same
 /// name with types of the same wire form. A server declaring
@@ -63,17 +86,32 @@ struct method<Name, R(Args...)> {
   static_assert(((!std::is_reference_v<Args> && !std::is_const_v<Args>)&&...),
                 "a duet::method takes its arguments by value: write method<\"name\", "
                 "R(std::string)>, not R(const std::string&); the handler receives owned values");
-  static_assert(detail::result_travels<R>(),
+  static_assert(!(detail::is_stream_v<Args> || ...) || sizeof...(Args) == 1,
+                "a duet::method that takes a duet::stream<T> takes nothing else: write "
+                "method<\"upload\", summary(duet::stream<chunk>)>, and send what the other arguments "
+                "would say as the stream's first message");
+  static_assert(detail::stream_travels<R>() && (detail::stream_travels<Args>() && ...),
+                "the messages of a duet::stream<T> must be values (T not void, const or a reference), "
+                "default constructible, and encodable and decodable by duet::codec");
+  static_assert(detail::is_stream_v<R> || detail::result_travels<R>(),
                 "the result type of a duet::method must be default constructible, and encodable and "
                 "decodable by duet::codec");
-  static_assert(((encodable<Args> && decodable<Args>)&&...),
+  static_assert(((detail::is_stream_v<Args> || (encodable<Args> && decodable<Args>))&&...),
                 "every argument type of a duet::method must be encodable and decodable by duet::codec");
-  static_assert(((std::is_default_constructible_v<Args>)&&...),
+  static_assert(((detail::is_stream_v<Args> || std::is_default_constructible_v<Args>)&&...),
                 "duet decodes a method's arguments into default-constructed values: "
                 "each argument type must be default constructible");
 
-  using result_type = R;
+  /// What the final response carries: R, or nothing (void) when R is a stream.
+  using result_type = std::conditional_t<detail::is_stream_v<R>, void, R>;
   using signature = R(Args...);
+
+  /// One request and one response, or a stream one way or both.
+  static constexpr method_kind kind = detail::method_kind_of<R, Args...>();
+  /// The messages the caller streams (T of a `stream<T>` argument), or void.
+  using caller_message = typename detail::caller_stream<Args...>::type;
+  /// The messages the callee streams back (T of a `stream<T>` result), or void.
+  using callee_message = typename detail::stream_message<R>::type;
 
   /// The method's name, as declared.
   static constexpr std::string_view name = Name.view();

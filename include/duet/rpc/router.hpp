@@ -70,6 +70,9 @@ class handler_base {
 
   /// The router's interceptors (set by the router; the router outlives it).
   const server_interceptors* interceptors = nullptr;
+
+  /// Whether it serves a stream method (opened by a request with flag_stream).
+  bool streams = false;
 };
 
 /// Ends a request before its handler runs: the interceptors whose `before`
@@ -161,6 +164,35 @@ inline void answer_void(session_core& session, std::uint32_t id, const metadata*
   session.send_response(id);
 }
 
+/// As std::invoke, without including <functional> into every router user:
+/// a pointer to member goes through std::apply (<tuple>), which invokes the
+/// same way; anything else is called directly.
+template <class H, class... A>
+decltype(auto) invoke_handler(H& handler, A&&... a) {
+  if constexpr (std::is_member_pointer_v<H>) {
+    return std::apply(handler, std::forward_as_tuple(std::forward<A>(a)...));
+  } else {
+    return handler(std::forward<A>(a)...);
+  }
+}
+
+/// Answers request `id` of a method returning `R` with what its handler
+/// produced: a value, or a `result` holding one or a failure.
+template <class R, class X>
+void answer_produced(session_core& session, std::uint32_t id, X& produced, const metadata* response_metadata) {
+  if constexpr (is_result<std::remove_cvref_t<X>>::value) {
+    if (!produced.has_value()) {
+      session.send_error(id, produced.error(), response_metadata);
+    } else if constexpr (std::is_void_v<R>) {
+      answer_void(session, id, response_metadata);
+    } else {
+      answer_value<R>(session, id, *produced, response_metadata);
+    }
+  } else {
+    answer_value<R>(session, id, static_cast<const R&>(produced), response_metadata);
+  }
+}
+
 DUET_INLINE status status_of_current_exception();
 
 /// Ends a request whose plain handler threw (call it inside the catch
@@ -184,9 +216,14 @@ class async_request {
       : session(s),
         id(header.id),
         wants_answer(header.kind == frame_kind::request),
+        stream((header.flags & flag_stream) != 0),
         context(call_context_access::make(s, s.loop(), method_name, method_id, wants_answer)),
         hooks(interceptors) {
-    session.handler_started();
+    if (stream) {
+      session.stream_handler_started();
+    } else {
+      session.handler_started();
+    }
     m_link.id = id;
     m_link.on_cancel = &link::cancel;
     m_link.context = &context;
@@ -218,6 +255,7 @@ class async_request {
   session_core& session;
   const std::uint32_t id;
   const bool wants_answer;
+  const bool stream;  // a stream's handler: counted apart (session_core::stream_handler_started)
   call_context context;
   server_hooks hooks;
 
@@ -281,31 +319,14 @@ class typed_handler final : public handler_base {
         args);
   }
 
-  // As std::invoke, without including <functional> into every router user:
-  // a pointer to member goes through std::apply (<tuple>), which invokes the
-  // same way; anything else is called directly.
   template <class... A>
   static decltype(auto) call(H& handler, A&&... a) {
-    if constexpr (std::is_member_pointer_v<H>) {
-      return std::apply(handler, std::forward_as_tuple(std::forward<A>(a)...));
-    } else {
-      return handler(std::forward<A>(a)...);
-    }
+    return invoke_handler(handler, std::forward<A>(a)...);
   }
 
   template <class X>
   static void answer(session_core& session, std::uint32_t id, X& produced, const metadata* response_metadata) {
-    if constexpr (is_result<std::remove_cvref_t<X>>::value) {
-      if (!produced.has_value()) {
-        session.send_error(id, produced.error(), response_metadata);
-      } else if constexpr (std::is_void_v<R>) {
-        answer_void(session, id, response_metadata);
-      } else {
-        answer_value<R>(session, id, *produced, response_metadata);
-      }
-    } else {
-      answer_value<R>(session, id, static_cast<const R&>(produced), response_metadata);
-    }
+    answer_produced<R>(session, id, produced, response_metadata);
   }
 
   // What comes before the handler runs: the request's metadata and deadline,
@@ -359,6 +380,12 @@ class typed_handler final : public handler_base {
   std::uint32_t m_id;
 };
 
+/// Makes the handler that serves stream method `m` with `handler`; defined
+/// in <duet/stream/handler.hpp> (included at the end of this file), which
+/// says in a sentence what a handler that does not fit lacks.
+template <class Handler, class Method>
+std::unique_ptr<handler_base> make_stream_handler(Handler handler, const Method& m);
+
 }  // namespace duet::inline v0::detail
 
 /// Maps methods to the handlers that serve them.
@@ -392,23 +419,13 @@ class router final : public detail::request_dispatcher {
   /// a handler, or when another method's name hashes to the same id.
   template <detail::fixed_string Name, class R, class... Args, class Handler>
   router& on(const method<Name, R(Args...)>& m, Handler handler) {
-    using shape = detail::handler_shape<Handler, R, Args...>;
-    static_assert(shape::invocable,
-                  "duet::router::on: the handler does not match the method's signature: it must be "
-                  "callable with the method's arguments, optionally preceded by duet::call_context&");
-    if constexpr (shape::invocable) {
-      static_assert(shape::matches,
-                    "duet::router::on: the handler's return type does not match the method's result: "
-                    "return R, duet::result<R>, or an awaitable of either (e.g. duet::task<R>)");
-      static_assert(!shape::asynchronous || !(detail::borrows_input<Args> || ...),
-                    "duet::router::on: a coroutine handler runs on after the request's bytes are gone, so its "
-                    "arguments must own their data: declare std::string or std::vector<std::byte> instead of "
-                    "std::string_view or std::span (views are fine for plain handlers, which return first)");
-      if constexpr (shape::matches) {
-        add(m.id, m.name, std::make_unique<detail::typed_handler<Handler, R, Args...>>(std::move(handler), m.name, m.id));
-      }
+    if constexpr (method<Name, R(Args...)>::kind != method_kind::unary) {
+      // A stream method (docs/streams.md): see <duet/stream/handler.hpp>.
+      add(m.id, m.name, detail::make_stream_handler(std::move(handler), m));
+      return *this;
+    } else {
+      return on_unary(m, std::move(handler));
     }
-    return *this;
   }
 
   /// Adds `interceptor` after those already added: its `before_handler`
@@ -447,6 +464,29 @@ class router final : public detail::request_dispatcher {
   };
 
   void add(std::uint32_t id, std::string_view name, std::unique_ptr<detail::handler_base> handler);
+
+  // `on` for a unary method.
+  template <detail::fixed_string Name, class R, class... Args, class Handler>
+  router& on_unary(const method<Name, R(Args...)>& m, Handler handler) {
+    using shape = detail::handler_shape<Handler, R, Args...>;
+    static_assert(shape::invocable,
+                  "duet::router::on: the handler does not match the method's signature: it must be "
+                  "callable with the method's arguments, optionally preceded by duet::call_context&");
+    if constexpr (shape::invocable) {
+      static_assert(shape::matches,
+                    "duet::router::on: the handler's return type does not match the method's result: "
+                    "return R, duet::result<R>, or an awaitable of either (e.g. duet::task<R>)");
+      static_assert(!shape::asynchronous || !(detail::borrows_input<Args> || ...),
+                    "duet::router::on: a coroutine handler runs on after the request's bytes are gone, so its "
+                    "arguments must own their data: declare std::string or std::vector<std::byte> instead of "
+                    "std::string_view or std::span (views are fine for plain handlers, which return first)");
+      if constexpr (shape::matches) {
+        add(m.id, m.name, std::make_unique<detail::typed_handler<Handler, R, Args...>>(std::move(handler), m.name, m.id));
+      }
+    }
+    return *this;
+  }
+
 
   [[nodiscard]] detail::handler_base* find(std::uint32_t id) const noexcept {
     auto at = std::lower_bound(m_entries.begin(), m_entries.end(), id,
@@ -548,7 +588,11 @@ DUET_INLINE async_request::~async_request() = default;
     if (answerable()) session.send_error(id, *m_failure, call_context_access::response_metadata(context));
   }
   if (wants_answer) session.untrack(m_link);
-  session.handler_finished();
+  if (stream) {
+    session.stream_handler_finished();
+  } else {
+    session.handler_finished();
+  }
 }
 
 DUET_INLINE request_dispatcher* dispatcher_of(router& routes) noexcept { return &routes; }
@@ -587,6 +631,16 @@ DUET_INLINE void router::add(std::uint32_t id, std::string_view name, std::uniqu
 
 DUET_INLINE void router::dispatch(detail::session_core& session, const frame_view& frame) {
   if (detail::handler_base* handler = find(frame.header.method)) {
+    if (((frame.header.flags & flag_stream) != 0) != handler->streams) {
+      // The two sides declare the method with different shapes.
+      if (frame.header.kind == frame_kind::request) {
+        session.send_error(frame.header.id,
+                           status(status_code::unimplemented, handler->streams
+                                                                  ? "the method is a stream: a plain call cannot reach it"
+                                                                  : "the method is not a stream: it cannot be opened as one"));
+      }
+      return;
+    }
     // Only a request that carries metadata can carry a key.
     if (m_answers && frame.header.kind == frame_kind::request && !frame.metadata.empty() &&
         m_answers->handle(*m_answers, session, frame)) {
@@ -603,3 +657,6 @@ DUET_INLINE void router::dispatch(detail::session_core& session, const frame_vie
 
 }  // namespace duet::inline v0
 #endif
+
+// How a router serves stream methods: templates instantiated only for them.
+#include <duet/stream/handler.hpp>

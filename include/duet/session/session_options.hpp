@@ -2,6 +2,7 @@
 
 #include <duet/loop/deadline.hpp>
 #include <duet/wire/frame.hpp>
+#include <duet/wire/native.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -73,6 +74,16 @@ struct session_options {
   /// else) must arrive; if none does, the session ends with `unavailable`
   /// ("keepalive timeout") and every pending call with it.
   duration keepalive_timeout = std::chrono::seconds(20);
+
+  /// Whether this side announces streams in its hello (docs/streams.md).
+  /// Off: the peer never opens a stream here, and streams opened from here
+  /// end at once with `unimplemented`.
+  bool streams = true;
+
+  /// The stream messages this side accepts per stream direction before it
+  /// grants more credit (its hello's `stream_window`, 0 taken as 1): what a
+  /// slow consumer holds at most per stream.
+  std::uint32_t stream_window = default_stream_window;
 };
 
 }  // namespace duet::inline v0

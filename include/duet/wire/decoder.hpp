@@ -98,6 +98,12 @@ public:
            bytes.size() <= m_capacity - (first - begin);
   }
 
+  /// Whether the next whole frame buffered is a request or a notification
+  /// (something a paused reader must hold back); false when it is another
+  /// kind, and also when no whole valid frame is buffered yet. Takes
+  /// nothing.
+  [[nodiscard]] bool next_is_call() const noexcept;
+
   /// The largest metadata + payload this decoder accepts.
   [[nodiscard]] std::uint32_t max_frame_size() const noexcept { return m_max_frame_size; }
 
@@ -186,6 +192,14 @@ DUET_INLINE void frame_decoder::append(const_buffer bytes) {
   commit(bytes.size());
 }
 
+DUET_INLINE bool frame_decoder::next_is_call() const noexcept {
+  if (m_error != frame_error::none || m_end - m_begin < frame_header_size) return false;
+  frame_header h{};
+  if (load_frame_header(m_data.get() + m_begin, h, m_max_frame_size) != frame_error::none) return false;
+  if (m_end - m_begin < frame_size(h)) return false;
+  return h.kind == frame_kind::request || h.kind == frame_kind::notification;
+}
+
 DUET_INLINE std::size_t frame_decoder::partial_frame_size() const noexcept {
   if (m_error != frame_error::none || m_end - m_begin < frame_header_size) return 0;
   frame_header h{};
@@ -210,7 +224,7 @@ DUET_INLINE void frame_decoder::fail(frame_error e, const frame_header& h) {
       break;
     case frame_error::reserved_flags:
       m_error_message = "reserved flags " + std::to_string(h.flags) + " set in a " +
-                        std::string(to_string(h.kind)) + " frame (version 1 requires 0)";
+                        std::string(to_string(h.kind)) + " frame (not defined for its kind)";
       break;
     case frame_error::zero_id:
       m_error_message = std::string(to_string(h.kind)) + " frame with transaction id 0";

@@ -23,30 +23,50 @@
 
 namespace duet::inline v0 {
 
-/// What a frame is for. The numbers are wire values; every kind is reserved
-/// now even where version 1 does not use it yet. Kind 0 and kinds above
-/// `frame_kind::hello` are protocol errors.
+/// What a frame is for. The numbers are wire values. Kind 0 and kinds above
+/// `frame_kind::credit` are protocol errors; the stream kinds (stream_data,
+/// stream_end, credit) only where both hellos announced `feature_streams`.
 enum class frame_kind : std::uint8_t {
   request = 1,       ///< a call expecting exactly one response with the same id
   response = 2,      ///< the answer to a request; `status` says how it ended
   notification = 3,  ///< a one-way call: no response, id 0
-  cancel = 4,        ///< the caller gave up on request `id`
-  stream_data = 5,   ///< reserved for streaming
-  stream_end = 6,    ///< reserved for streaming
+  cancel = 4,        ///< the caller gave up on request (or stream) `id`
+  stream_data = 5,   ///< one message of stream `id`
+  stream_end = 6,    ///< the caller of stream `id` sends no more messages
   ping = 7,          ///< liveness probe; answered by a pong echoing id and payload
   pong = 8,          ///< the answer to a ping
   goaway = 9,        ///< the sender takes no new requests on this connection
   hello = 10,        ///< the first frame each side sends: limits and features
+  credit = 11,       ///< the sender accepts more messages of stream `id`
 };
 
-/// Whether `k` is a wire value of a defined frame kind (1 to 10).
+/// Whether `k` is a wire value of a defined frame kind (1 to 11).
 [[nodiscard]] constexpr bool is_known_frame_kind(std::uint8_t k) noexcept {
   return k >= static_cast<std::uint8_t>(frame_kind::request) &&
-         k <= static_cast<std::uint8_t>(frame_kind::hello);
+         k <= static_cast<std::uint8_t>(frame_kind::credit);
+}
+
+/// Flag of a request frame: the request opens a stream (docs/protocol.md,
+/// streams). Only where both hellos announced `feature_streams`.
+inline constexpr std::uint16_t flag_stream = 0x0001;
+
+/// Flag of a stream_data or credit frame: its sender is the callee of
+/// stream `id`, so the id is in the receiver's own id space; clear when the
+/// sender is the caller.
+inline constexpr std::uint16_t flag_from_callee = 0x0002;
+
+/// The flags a frame of kind `k` may carry; any other bit is a protocol error.
+[[nodiscard]] constexpr std::uint16_t allowed_frame_flags(frame_kind k) noexcept {
+  switch (k) {
+    case frame_kind::request: return flag_stream;
+    case frame_kind::stream_data:
+    case frame_kind::credit: return flag_from_callee;
+    default: return 0;
+  }
 }
 
 /// The kind's name as written in docs/protocol.md, e.g. "request";
-/// "invalid" for a value outside 1 to 10.
+/// "invalid" for a value outside 1 to 11.
 [[nodiscard]] constexpr std::string_view to_string(frame_kind k) noexcept {
   switch (k) {
     case frame_kind::request: return "request";
@@ -59,6 +79,7 @@ enum class frame_kind : std::uint8_t {
     case frame_kind::pong: return "pong";
     case frame_kind::goaway: return "goaway";
     case frame_kind::hello: return "hello";
+    case frame_kind::credit: return "credit";
   }
   return "invalid";
 }
@@ -116,9 +137,9 @@ enum class frame_error : std::uint8_t {
   none = 0,
   bad_magic,       ///< the first two bytes are not "DU"
   bad_version,     ///< the version byte is not `frame_version`
-  bad_kind,        ///< kind 0 or above 10
-  reserved_flags,  ///< non-zero flags (reserved in version 1)
-  zero_id,         ///< id 0 in a request, response or cancel
+  bad_kind,        ///< kind 0 or above 11
+  reserved_flags,  ///< a flag the frame's kind does not define
+  zero_id,         ///< id 0 in a request, response, cancel or stream frame
   too_large,       ///< metadata + payload exceed the receiver's limit
 };
 
@@ -129,8 +150,8 @@ enum class frame_error : std::uint8_t {
     case frame_error::bad_magic: return "bad magic";
     case frame_error::bad_version: return "unsupported protocol version";
     case frame_error::bad_kind: return "unknown frame kind";
-    case frame_error::reserved_flags: return "reserved flags set";
-    case frame_error::zero_id: return "transaction id 0 in a request, response or cancel";
+    case frame_error::reserved_flags: return "flags not defined for the frame's kind";
+    case frame_error::zero_id: return "transaction id 0 in a request, response, cancel or stream frame";
     case frame_error::too_large: return "frame larger than the limit";
   }
   return "unknown frame error";
@@ -151,8 +172,10 @@ constexpr void store_frame_header(std::byte* out, const frame_header& h) noexcep
 }
 
 /// Reads the 24 header bytes at `in[0..24)` into `h` and checks everything
-/// the header alone can tell: magic, version, kind, flags, the id rule and
-/// the body size against `max_frame_size` (metadata + payload).
+/// the header alone can tell: magic, version, kind, flags (only those of
+/// `allowed_frame_flags`), the id rule and the body size against
+/// `max_frame_size` (metadata + payload). Whether the stream kinds and flags
+/// were negotiated is the session's business.
 ///
 /// Returns `frame_error::none` when the header is valid. On an error `h`
 /// holds whatever fields were read (its kind may then be out of range).
@@ -169,11 +192,11 @@ constexpr void store_frame_header(std::byte* out, const frame_header& h) noexcep
   h.metadata_length = detail::load_le32(in + 16);
   h.payload_length = detail::load_le32(in + 20);
   if (!is_known_frame_kind(kind)) return frame_error::bad_kind;
-  // Reserved flags are an error rather than ignored: a future flag must never
+  // Undefined flags are an error rather than ignored: a future flag must never
   // be silently dropped by an old peer. New flags come with a hello feature bit.
-  if (h.flags != 0) return frame_error::reserved_flags;
-  if (h.id == 0 && (h.kind == frame_kind::request || h.kind == frame_kind::response ||
-                    h.kind == frame_kind::cancel))
+  if ((h.flags & ~allowed_frame_flags(h.kind)) != 0) return frame_error::reserved_flags;
+  if (h.id == 0 && h.kind != frame_kind::notification && h.kind != frame_kind::ping &&
+      h.kind != frame_kind::pong && h.kind != frame_kind::goaway && h.kind != frame_kind::hello)
     return frame_error::zero_id;
   // 64-bit sum: two 32-bit lengths can overflow a 32-bit total.
   if (std::uint64_t{h.metadata_length} + h.payload_length > max_frame_size) return frame_error::too_large;

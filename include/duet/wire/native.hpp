@@ -38,6 +38,19 @@ static_assert(wire_protocol<native_protocol>);
 // ---------------------------------------------------------------------------
 // Hello
 
+/// Feature bit 0 of a hello: the sender speaks streams (docs/protocol.md,
+/// streams) and its hello payload carries `stream_window` after the 16
+/// bytes of version 1.
+inline constexpr std::uint64_t feature_streams = std::uint64_t{1} << 0;
+
+/// The stream window a duet peer announces unless told otherwise: the
+/// messages it accepts per stream direction before it grants more credit.
+/// 32 keeps a stream of 64 KiB chunks to at most 2 MiB queued at a slow
+/// consumer, while a fast one grants every 16 messages, so credit costs
+/// under 2 bytes per message and covers a loopback round trip at a million
+/// messages per second.
+inline constexpr std::uint32_t default_stream_window = 32;
+
 /// What a hello frame says: the limits its sender accepts.
 struct hello_message {
   /// The largest frame body (metadata + payload) the sender accepts; at least
@@ -47,9 +60,13 @@ struct hello_message {
   /// it serves none (a pure client). The peer must not have more of its
   /// requests outstanding.
   std::uint32_t max_in_flight = 0;
-  /// Optional features the sender supports; none are defined in version 1,
-  /// and unknown bits are ignored. Both sides use the intersection.
+  /// Optional features the sender supports (`feature_streams`); unknown
+  /// bits are ignored. Both sides use the intersection.
   std::uint64_t features = 0;
+  /// With `feature_streams`: the stream messages the sender accepts per
+  /// stream direction before it grants more credit (more than 0). Not on the
+  /// wire, and 0 when decoded, without the feature.
+  std::uint32_t stream_window = 0;
 
   friend constexpr bool operator==(const hello_message&, const hello_message&) = default;
 };
@@ -57,20 +74,27 @@ struct hello_message {
 /// Bytes in a version 1 hello payload.
 inline constexpr std::size_t hello_payload_size = 16;
 
+/// Bytes in a hello payload that announces `feature_streams`: the 16 of
+/// version 1, then the u32 stream window.
+inline constexpr std::size_t hello_streams_payload_size = 20;
+
 /// The smallest `max_frame_size` a hello may announce, so a peer can always
 /// send a short error response, a ping or a goaway.
 inline constexpr std::uint32_t min_max_frame_size = 1024;
 
 /// Appends a whole hello frame (kind hello, id 0, method 0) announcing `h`
-/// to `out`. Throws `std::bad_alloc`.
+/// to `out`: 16 payload bytes, 20 when `h.features` has `feature_streams`.
+/// Throws `std::bad_alloc`.
 DUET_INLINE void encode_hello(byte_vector& out, const hello_message& h);
 
 /// Reads a hello frame's payload into `out`.
 ///
 /// Returns false (leaving `out` untouched) when the payload is shorter than
-/// 16 bytes or announces a `max_frame_size` below `min_max_frame_size`: a
-/// protocol error. Bytes after the 16th are ignored (a later revision may
-/// append fields behind a feature bit). The caller checks the frame's kind.
+/// 16 bytes, announces a `max_frame_size` below `min_max_frame_size`, or
+/// sets `feature_streams` without a stream window above 0 in bytes 16 to
+/// 20: a protocol error. Bytes after the fields the features define are
+/// ignored (a later revision may append more behind a feature bit). The
+/// caller checks the frame's kind.
 [[nodiscard]] DUET_INLINE bool decode_hello(const_buffer payload, hello_message& out) noexcept;
 
 /// Reads the hello frame `f` into `out`: as `decode_hello(f.payload, out)`,
@@ -186,18 +210,26 @@ private:
 namespace duet::inline v0 {
 
 DUET_INLINE void encode_hello(byte_vector& out, const hello_message& h) {
-  std::byte payload[hello_payload_size];
+  std::byte payload[hello_streams_payload_size];
   detail::store_le32(payload, h.max_frame_size);
   detail::store_le32(payload + 4, h.max_in_flight);
   detail::store_le64(payload + 8, h.features);
-  encode_frame(out, frame_header{frame_kind::hello, 0, 0, 0, 0, 0, 0}, {}, payload);
+  detail::store_le32(payload + 16, h.stream_window);
+  const bool streams = (h.features & feature_streams) != 0;
+  encode_frame(out, frame_header{frame_kind::hello, 0, 0, 0, 0, 0, 0}, {},
+               const_buffer(payload, streams ? hello_streams_payload_size : hello_payload_size));
 }
 
 DUET_INLINE bool decode_hello(const_buffer payload, hello_message& out) noexcept {
   if (payload.size() < hello_payload_size) return false;
-  const hello_message h{detail::load_le32(payload.data()), detail::load_le32(payload.data() + 4),
-                        detail::load_le64(payload.data() + 8)};
+  hello_message h{detail::load_le32(payload.data()), detail::load_le32(payload.data() + 4),
+                  detail::load_le64(payload.data() + 8), 0};
   if (h.max_frame_size < min_max_frame_size) return false;
+  if ((h.features & feature_streams) != 0) {
+    if (payload.size() < hello_streams_payload_size) return false;
+    h.stream_window = detail::load_le32(payload.data() + 16);
+    if (h.stream_window == 0) return false;
+  }
   out = h;
   return true;
 }

@@ -39,6 +39,9 @@ class admission {
   /// ended otherwise. Null when no call has that id (any more).
   pending_call* take(std::uint32_t id) noexcept { return m_calls.take(id); }
 
+  /// The admitted call with `id`, left in the table; null when none.
+  [[nodiscard]] pending_call* find(std::uint32_t id) const noexcept { return m_calls.find(id); }
+
   /// Takes every admitted call out of the table, calling `fn(call)` for each.
   template <class Fn>
   void take_all(Fn&& fn) {

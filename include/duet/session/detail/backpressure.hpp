@@ -16,8 +16,11 @@ namespace duet::inline v0::detail {
 /// here, in order, and admitted as room comes) or answers them
 /// `resource_exhausted` (`reject`). Either way every other frame is still
 /// routed (responses above all, so that a handler waiting on a call back to
-/// its peer gets its answer; cancels, pings, goaway); only past the parked
-/// requests' bound, or at twice the answers' byte cap, does the reader stop.
+/// its peer gets its answer; cancels, pings, goaway, credit and stream
+/// messages); only past the parked requests' bound, or at twice the
+/// answers' byte cap, does the reader stop. Served streams are counted
+/// apart and do not count against the handlers' cap: a stream handler
+/// waits for the peer's credit, which only the reader brings.
 class backpressure {
  public:
   explicit backpressure(const session_options& options) noexcept
@@ -27,6 +30,11 @@ class backpressure {
 
   void handler_started() noexcept { ++m_handlers; }
   void handler_finished() noexcept { --m_handlers; }
+  void stream_started() noexcept { ++m_streams; }
+  void stream_finished() noexcept { --m_streams; }
+
+  /// Stream handlers running now.
+  [[nodiscard]] std::uint32_t streams() const noexcept { return m_streams; }
 
   /// Asynchronous handlers running now.
   [[nodiscard]] std::uint32_t handlers() const noexcept { return m_handlers; }
@@ -75,6 +83,7 @@ class backpressure {
 
  private:
   std::uint32_t m_handlers = 0;
+  std::uint32_t m_streams = 0;
   std::uint32_t m_max_handlers;
   std::size_t m_max_answer_bytes;
   overload_action m_action;

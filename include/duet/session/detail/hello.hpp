@@ -17,6 +17,10 @@ class handshake {
     hello_message hello{};
     hello.max_frame_size = options.max_frame_size;
     hello.max_in_flight = serves ? options.max_in_flight : 0;
+    if (options.streams) {
+      hello.features |= feature_streams;
+      hello.stream_window = options.stream_window == 0 ? 1 : options.stream_window;
+    }
     return hello;
   }
 

@@ -15,6 +15,7 @@
 namespace duet::inline v0::detail {
 
 class session_core;
+struct stream_channel;
 
 /// Encodes a call's arguments (an object its caller owns) into a request's
 /// payload. Type-erased, so that admitting, encoding and sending a call is
@@ -53,6 +54,9 @@ struct pending_call : timer_node {
   // Its request, queued or being written, sends long byte runs straight
   // from the arguments: they must be copied if the call ends first.
   bool sends_from_arguments = false;
+  // A caller's stream (stream_table.hpp): its request opens the stream, and
+  // the stream, not `waiter`, hears how the call ended.
+  stream_channel* stream = nullptr;
 };
 
 /// Whether whoever ends `call` now may resume its waiter: always, unless the

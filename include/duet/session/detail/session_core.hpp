@@ -14,6 +14,7 @@
 #include <duet/session/detail/lifecycle.hpp>
 #include <duet/session/detail/pending_call.hpp>
 #include <duet/session/detail/running_requests.hpp>
+#include <duet/session/detail/stream_table.hpp>
 #include <duet/session/detail/write_queue.hpp>
 #include <duet/session/session_options.hpp>
 #include <duet/status.hpp>
@@ -92,6 +93,13 @@ class session_core {
   /// Requests answered `resource_exhausted`, and notifications dropped,
   /// because they arrived over the caps (`overload_action::reject`).
   [[nodiscard]] std::uint64_t rejected_requests() const noexcept { return m_load.rejected(); }
+
+  /// Stream frames dropped because their stream had ended (or never was):
+  /// frames that crossed a stream's end on the wire (docs/protocol.md, 12.4).
+  [[nodiscard]] std::uint64_t dropped_stream_frames() const noexcept { return m_streams.dropped_frames(); }
+
+  /// The session's streams (docs/protocol.md, 12), for the stream layer.
+  [[nodiscard]] stream_table& streams() noexcept { return m_streams; }
 
   /// Begins closing: no new calls are admitted, pending ones end with
   /// `code`, the transport closes. Idempotent.
@@ -229,6 +237,15 @@ class session_core {
     close_when_idle();
   }
 
+  /// As handler_started and handler_finished, for a stream handler: it
+  /// keeps the session from finishing but never pauses the reader.
+  void stream_handler_started() noexcept { m_load.stream_started(); }
+  void stream_handler_finished() noexcept {
+    m_load.stream_finished();
+    notify_if_idle();
+    close_when_idle();
+  }
+
  protected:
   virtual ~session_core() {
     m_loop.cancel_timer(m_drain_timer);
@@ -266,7 +283,9 @@ class session_core {
     return awaiter{*this, until_idle};
   }
 
-  [[nodiscard]] bool idle() const noexcept { return m_load.handlers() == 0 && !m_writer_running; }
+  [[nodiscard]] bool idle() const noexcept {
+    return m_load.handlers() == 0 && m_load.streams() == 0 && !m_writer_running;
+  }
 
   frame_decoder m_decoder;
   bool m_writer_running = false;
@@ -319,6 +338,9 @@ class session_core {
   void start_keepalive();
 
  private:
+  // The streams' routing (stream_routing.hpp) writes frames and ends calls.
+  friend class stream_table;
+
   // ---- calls ---------------------------------------------------------------
 
   static void on_deadline(timer_node& node) noexcept;
@@ -377,6 +399,9 @@ class session_core {
   void route(const frame_view& frame);
   void route_hello(const frame_view& frame);
   void route_response(const frame_view& frame);
+  // The response that ends a caller's stream (out of line: unary calls
+  // never come here).
+  void route_stream_response(pending_call& call, const frame_view& frame);
   void route_request(const frame_view& frame);
   // route_request's answer to a request that must not run: the session is
   // draining, serves nothing, or is over its caps.
@@ -442,7 +467,7 @@ class session_core {
   // the writer send what is queued and then close.
   void close_when_idle() noexcept {
     if (m_lifecycle.state() == connection_state::open) return;  // the usual case
-    if (m_load.handlers() != 0 || m_admission.in_flight() != 0 || m_load.has_parked()) return;
+    if (m_load.handlers() != 0 || m_load.streams() != 0 || m_admission.in_flight() != 0 || m_load.has_parked()) return;
     if (m_lifecycle.start_flushing()) wake_writer();
   }
 
@@ -475,6 +500,7 @@ class session_core {
   std::coroutine_handle<> m_tasks_waiter;  // the reader, waiting for handlers and writer to end
   void (*m_on_unusable)(void*) noexcept = nullptr;
   void* m_on_unusable_context = nullptr;
+  stream_table m_streams;
 };
 
 }  // namespace duet::inline v0::detail
@@ -492,7 +518,8 @@ DUET_INLINE session_core::session_core(event_loop& loop, const session_options& 
       m_dispatcher(dispatcher),
       m_frames(m_decoder),
       m_admission(options.max_in_flight),
-      m_load(options) {
+      m_load(options),
+      m_streams(options.streams, options.stream_window) {
   // A hello announcing less than the protocol's floor would be rejected.
   m_options.max_frame_size = std::max(m_options.max_frame_size, min_max_frame_size);
   m_keepalive.timer().owner = this;
@@ -536,10 +563,12 @@ DUET_INLINE void session_core::route(const frame_view& frame) {
     case frame_kind::cancel: m_running.cancel(frame.header.id); return;
     case frame_kind::goaway: route_goaway(frame); return;
     case frame_kind::hello: shutdown(status_code::protocol_error, "the peer sent a second hello"); return;
+    case frame_kind::stream_data:
+    case frame_kind::stream_end:
+    case frame_kind::credit: m_streams.route(*this, frame); return;
     default:
       // A pong has done its work by arriving (any read counts for the
-      // keepalive). The stream kinds are reserved for later features;
-      // version 1 peers may send them and they are ignored.
+      // keepalive).
       return;
   }
 }
@@ -554,12 +583,17 @@ DUET_INLINE void session_core::route_hello(const frame_view& frame) {
   // A peer that serves nothing (0) answers any call with unimplemented;
   // admitting the calls lets each of them end with that answer.
   if (hello.max_in_flight != 0) m_admission.set_peer_max_in_flight(hello.max_in_flight);
+  m_streams.on_peer_hello(*this, hello);
 }
 
 DUET_INLINE void session_core::route_response(const frame_view& frame) {
   const frame_header& h = frame.header;
   pending_call* call = m_admission.take(h.id);
   if (call == nullptr) return;  // late (after a deadline) or unknown: dropped
+  if (call->stream != nullptr) {
+    route_stream_response(*call, frame);
+    return;
+  }
   const auto code = static_cast<status_code>(h.status);
   call->payload = frame.payload;
   if (call->response_metadata != nullptr && !frame.metadata.empty()) {
@@ -575,7 +609,17 @@ DUET_INLINE void session_core::route_response(const frame_view& frame) {
   if (m_lifecycle.winding_down()) close_when_idle();
 }
 
+[[gnu::noinline]] DUET_INLINE void session_core::route_stream_response(pending_call& call, const frame_view& frame) {
+  m_streams.on_response(*this, call, frame);
+  admit_queued();
+  if (m_lifecycle.winding_down()) close_when_idle();
+}
+
 DUET_INLINE void session_core::route_request(const frame_view& frame) {
+  if ((frame.header.flags & flag_stream) != 0 && !m_streams.negotiated()) {
+    shutdown(status_code::protocol_error, "a request opening a stream, but streams were not negotiated");
+    return;
+  }
   if (!m_lifecycle.draining() && m_dispatcher != nullptr && !m_load.rejects(queued_response_bytes())) {
     m_dispatcher->dispatch(*this, frame);
   } else {
@@ -663,7 +707,8 @@ DUET_INLINE void session_core::route_goaway(const frame_view& frame) {
 }
 
 [[gnu::noinline]] DUET_INLINE void session_core::send(pending_call& call) {
-  status queued = m_frames.encode_outgoing(frame_header{frame_kind::request, 0, 0, call.id, call.method, 0, 0},
+  const auto flags = static_cast<std::uint16_t>(call.stream != nullptr ? flag_stream : 0);
+  status queued = m_frames.encode_outgoing(frame_header{frame_kind::request, flags, 0, call.id, call.method, 0, 0},
                                            call.encode, call.arguments, &call);
   if (!queued.ok()) {
     m_admission.take(call.id);
@@ -678,7 +723,11 @@ DUET_INLINE void session_core::admit_queued() {
     pending_call* call = m_admission.dequeue();
     m_admission.admit(*call);
     send(*call);
-    if (call->done && claim_resumption(*call)) m_loop.post(std::exchange(call->waiter, {}));
+    if (call->stream != nullptr) {
+      m_streams.on_admitted(*this, *call);
+    } else if (call->done && claim_resumption(*call)) {
+      m_loop.post(std::exchange(call->waiter, {}));
+    }
   }
 }
 
@@ -728,6 +777,10 @@ DUET_INLINE void session_core::finish(pending_call& call, status_code code, std:
 
 DUET_INLINE void session_core::complete(pending_call& call, status_code code, std::string why) {
   finish(call, code, std::move(why));
+  if (call.stream != nullptr) {
+    m_streams.on_local_end(*this, call);
+    return;
+  }
   if (!claim_resumption(call)) return;
   if (auto h = std::exchange(call.waiter, {})) h.resume();
 }
@@ -783,6 +836,7 @@ DUET_INLINE void session_core::shutdown(status_code code, std::string_view why) 
   m_load.parked().clear();    // requests parked over the caps will never run
   m_running.cancel_all();     // handlers still running serve a connection that is gone
   m_captures.abandon_all();   // answers still awaited will not come
+  m_streams.on_shutdown(*this);  // streams still waiting for the peer's hello
   close_transport();
   wake_writer();
   // A reader parked by backpressure must wake to see the end.
@@ -841,3 +895,6 @@ DUET_INLINE void session_core::on_keepalive(timer_node& node) noexcept {
 
 }  // namespace duet::inline v0::detail
 #endif
+
+// The stream table's functions use the whole session core.
+#include <duet/session/detail/stream_routing.hpp>

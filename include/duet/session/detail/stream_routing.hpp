@@ -1,0 +1,444 @@
+#pragma once
+
+// The definitions of stream_table's functions (stream_table.hpp). They read
+// and write the session core's output and call table, so they follow its
+// whole definition: session_core.hpp includes this file at its end.
+
+#include <duet/config.hpp>
+
+#include <duet/detail/endian.hpp>
+#include <duet/session/detail/session_core.hpp>
+#include <duet/session/detail/stream_table.hpp>
+#include <duet/wire/encoder.hpp>
+#include <duet/wire/metadata.hpp>
+
+#include <coroutine>
+#include <exception>
+#include <string>
+#include <utility>
+
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0::detail {
+
+DUET_INLINE stream_channel* stream_table::tombstone() noexcept {
+  static stream_channel mark;
+  return &mark;
+}
+
+DUET_INLINE void stream_table::on_peer_hello(session_core& s, const hello_message& hello) {
+  m_peer_known = true;
+  m_negotiated = m_enabled && (hello.features & feature_streams) != 0;
+  m_peer_window = m_negotiated ? hello.stream_window : 0;
+  while (stream_channel* ch = m_hello_waiters) {
+    m_hello_waiters = ch->next_waiting_hello;
+    ch->next_waiting_hello = nullptr;
+    pending_call& call = *ch->call;
+    if (!m_negotiated) {
+      ch->phase = stream_phase::closed;
+      ch->code = status_code::unimplemented;
+      ch->message = "the peer does not speak streams (its hello did not announce them)";
+    } else {
+      ch->outbound = send_credit(m_peer_window);
+      ch->phase = stream_phase::open;
+      const std::optional<time_point> deadline =
+          ch->has_deadline ? std::optional<time_point>(ch->deadline) : std::nullopt;
+      if (s.start_call(call, deadline, call.method, call.encode, call.arguments)) {
+        ch->phase = stream_phase::closed;
+        ch->code = call.code;
+        ch->message = call.message;
+      } else if ((ch->id = call.id) == 0) {
+        s.suspend_call(call, {});  // waits for room; on_admitted wakes the opener
+        continue;
+      }
+    }
+    if (std::coroutine_handle<> h = std::exchange(ch->opener, {})) s.loop().post(h);
+  }
+}
+
+DUET_INLINE bool stream_table::open(session_core& s, stream_channel& ch, std::optional<time_point> deadline,
+                                    std::uint32_t method, message_encoder encode, const void* arguments) {
+  pending_call& call = *ch.call;
+  call.stream = &ch;
+  ch.session = &s;
+  ch.callee = false;
+  ch.inbound = receive_credit(m_window);
+  if (!s.is_open()) {
+    ch.phase = stream_phase::closed;
+    ch.code = s.m_end_status.code();
+    ch.message = s.m_end_status.message();
+    return true;
+  }
+  if (!m_enabled) {
+    ch.phase = stream_phase::closed;
+    ch.code = status_code::unimplemented;
+    ch.message = "streams are disabled on this session (session_options::streams)";
+    return true;
+  }
+  if (!m_peer_known) {
+    // Arguments and method wait in the call until the hello says whether
+    // the peer speaks streams at all.
+    call.method = method;
+    call.encode = encode;
+    call.arguments = arguments;
+    ch.has_deadline = deadline.has_value();
+    if (deadline) ch.deadline = *deadline;
+    ch.next_waiting_hello = m_hello_waiters;
+    m_hello_waiters = &ch;
+    return false;
+  }
+  if (!m_negotiated) {
+    ch.phase = stream_phase::closed;
+    ch.code = status_code::unimplemented;
+    ch.message = "the peer does not speak streams (its hello did not announce them)";
+    return true;
+  }
+  ch.outbound = send_credit(m_peer_window);
+  ch.phase = stream_phase::open;
+  if (s.start_call(call, deadline, method, encode, arguments)) {
+    ch.phase = stream_phase::closed;
+    ch.code = call.code;
+    ch.message = call.message;
+    return true;
+  }
+  ch.id = call.id;
+  if (call.id != 0) return true;  // admitted and sent: the opener goes on
+  s.suspend_call(call, {});       // waits for room; on_admitted wakes the opener
+  return false;
+}
+
+DUET_INLINE void stream_table::on_admitted(session_core& s, pending_call& call) {
+  stream_channel& ch = *call.stream;
+  ch.id = call.id;
+  if (call.done) {
+    // Its request could not be sent (too large, encoding threw).
+    ch.phase = stream_phase::closed;
+    ch.code = call.code;
+    ch.message = call.message;
+    ch.cancel_sent = true;
+    ch.inbound_ended = true;
+  }
+  if (std::coroutine_handle<> h = std::exchange(ch.opener, {})) s.loop().post(h);
+}
+
+DUET_INLINE void stream_table::on_shutdown(session_core& s) {
+  while (stream_channel* ch = m_hello_waiters) {
+    m_hello_waiters = ch->next_waiting_hello;
+    ch->next_waiting_hello = nullptr;
+    ch->phase = stream_phase::closed;
+    ch->code = s.m_end_status.code();
+    ch->message = s.m_end_status.message();
+    if (std::coroutine_handle<> h = std::exchange(ch->opener, {})) s.loop().post(h);
+  }
+}
+
+DUET_INLINE void stream_table::half_close(session_core& s, stream_channel& ch) {
+  if (ch.phase != stream_phase::open) return;
+  ch.phase = stream_phase::half_closed;
+  if (!ch.sends || !s.is_open()) return;
+  s.m_frames.control(frame_kind::stream_end, ch.id, 0, {});
+  s.wake_writer();
+}
+
+DUET_INLINE void stream_table::cancel(session_core& s, stream_channel& ch, status_code code, std::string_view why) {
+  if (ch.closed()) return;
+  pending_call& call = *ch.call;
+  if (ch.phase == stream_phase::opening) {
+    // Still waiting for the peer's hello: out of that list.
+    for (stream_channel** link = &m_hello_waiters; *link != nullptr; link = &(*link)->next_waiting_hello) {
+      if (*link == &ch) {
+        *link = ch.next_waiting_hello;
+        break;
+      }
+    }
+    ch.next_waiting_hello = nullptr;
+  } else if (call.id == 0) {
+    s.m_admission.unqueue(call);
+  } else if (s.m_admission.take(call.id) != nullptr && s.is_open()) {
+    s.m_frames.control(frame_kind::cancel, call.id, call.method, {});
+    s.wake_writer();
+  }
+  ch.cancel_sent = true;
+  s.finish(call, code, std::string(why));
+  ch.phase = stream_phase::closed;
+  ch.inbound_ended = true;
+  ch.code = code;
+  ch.message = std::string(why);
+  s.admit_queued();
+  s.close_when_idle();
+  wake_all(ch, false, s);
+}
+
+DUET_INLINE void stream_table::on_local_end(session_core& s, pending_call& call) {
+  stream_channel& ch = *call.stream;
+  if (ch.closed()) return;
+  if (!ch.cancel_sent && call.id != 0 && s.is_open()) {
+    s.m_frames.control(frame_kind::cancel, call.id, call.method, {});
+    s.wake_writer();
+  }
+  ch.cancel_sent = true;
+  ch.phase = stream_phase::closed;
+  ch.inbound_ended = true;
+  ch.code = call.code;
+  ch.message = call.message;
+  wake_all(ch, true, s);
+}
+
+DUET_INLINE void stream_table::on_response(session_core& s, pending_call& call, const frame_view& frame) {
+  stream_channel& ch = *call.stream;
+  const auto code = static_cast<status_code>(frame.header.status);
+  ch.cancel_sent = true;  // the peer ended it: nothing to tell
+  if (call.response_metadata != nullptr && !frame.metadata.empty()) {
+    (void)read_metadata_block(frame.metadata, *call.response_metadata);  // checked by the session
+  }
+  if (code == status_code::ok) {
+    ch.code = status_code::ok;
+    if (ch.decode_final != nullptr) {
+      if (!ch.decode_final(ch.final_target, frame.payload)) {
+        ch.code = status_code::internal;
+        ch.message = "the response does not decode as the method's result type";
+      }
+    } else if (!frame.payload.empty()) {
+      ch.code = status_code::internal;
+      ch.message = "the response that ended a stream carried a value the method does not have";
+    }
+  } else {
+    ch.code = is_known(code) ? code : status_code::unknown;
+    ch.message.assign(reinterpret_cast<const char*>(frame.payload.data()), frame.payload.size());
+  }
+  s.finish(call, ch.code, ch.message);
+  ch.phase = stream_phase::closed;
+  ch.inbound_ended = true;
+  wake_all(ch, true, s);
+}
+
+DUET_INLINE void stream_table::wake_all(stream_channel& ch, bool inline_resume, session_core& s) {
+  // Taken first: a resumed coroutine may end the stream's owner, after
+  // which nothing here touches the channel.
+  std::coroutine_handle<> handles[4] = {std::exchange(ch.opener, {}), std::exchange(ch.reader, {}),
+                                        std::exchange(ch.writer, {}), std::exchange(ch.finisher, {})};
+  if (handles[1] && ch.delivered == stream_channel::delivery::none) ch.delivered = stream_channel::delivery::end;
+  for (std::coroutine_handle<> h : handles) {
+    if (!h) continue;
+    if (inline_resume) {
+      h.resume();
+    } else {
+      s.loop().post(h);
+    }
+  }
+}
+
+DUET_INLINE void stream_table::begin_served(session_core& s, stream_channel& ch) {
+  ch.session = &s;
+  ch.callee = true;
+  ch.phase = stream_phase::open;
+  ch.outbound = send_credit(m_peer_window);
+  ch.inbound = receive_credit(m_window);
+  // A server stream's caller sends no messages: its direction is over.
+  if (!ch.receives) ch.inbound_ended = true;
+  if ((m_served + m_tombstones + 1) * 2 > m_slots.size()) grow();
+  const std::size_t mask = m_slots.size() - 1;
+  for (std::size_t i = ch.id & mask;; i = (i + 1) & mask) {
+    if (m_slots[i] == nullptr || m_slots[i] == tombstone()) {
+      if (m_slots[i] == tombstone()) --m_tombstones;
+      m_slots[i] = &ch;
+      break;
+    }
+  }
+  ++m_served;
+}
+
+DUET_INLINE void stream_table::end_served(stream_channel& ch) noexcept {
+  if (m_slots.empty()) return;
+  const std::size_t mask = m_slots.size() - 1;
+  for (std::size_t i = ch.id & mask; m_slots[i] != nullptr; i = (i + 1) & mask) {
+    if (m_slots[i] == &ch) {
+      m_slots[i] = tombstone();
+      ++m_tombstones;
+      --m_served;
+      return;
+    }
+  }
+}
+
+DUET_INLINE stream_channel* stream_table::find_served(std::uint32_t id) const noexcept {
+  if (m_served == 0) return nullptr;
+  const std::size_t mask = m_slots.size() - 1;
+  for (std::size_t i = id & mask; m_slots[i] != nullptr; i = (i + 1) & mask) {
+    if (m_slots[i] != tombstone() && m_slots[i]->id == id) return m_slots[i];
+  }
+  return nullptr;
+}
+
+DUET_INLINE void stream_table::grow() {
+  std::vector<stream_channel*> old = std::move(m_slots);
+  std::size_t size = 16;
+  while (size < (m_served + 1) * 4) size *= 2;
+  m_slots.assign(size, nullptr);
+  m_tombstones = 0;
+  const std::size_t mask = size - 1;
+  for (stream_channel* ch : old) {
+    if (ch == nullptr || ch == tombstone()) continue;
+    std::size_t i = ch->id & mask;
+    while (m_slots[i] != nullptr) i = (i + 1) & mask;
+    m_slots[i] = ch;
+  }
+}
+
+DUET_INLINE void stream_table::close_served(session_core& s, stream_channel& ch, status_code code,
+                                            std::string_view why) {
+  if (ch.closed()) return;
+  ch.phase = stream_phase::closed;
+  ch.inbound_ended = true;
+  ch.code = code;
+  ch.message = std::string(why);
+  wake_all(ch, false, s);
+}
+
+DUET_INLINE stream_channel* stream_table::owner_of(session_core& s, const frame_header& h) noexcept {
+  stream_channel* ch = nullptr;
+  if ((h.flags & flag_from_callee) != 0) {
+    // The peer serves it: the id is one of this side's calls.
+    if (pending_call* call = s.m_admission.find(h.id)) ch = call->stream;
+  } else {
+    ch = find_served(h.id);
+  }
+  if (ch == nullptr || ch->closed()) {
+    ++m_dropped;
+    return nullptr;
+  }
+  return ch;
+}
+
+DUET_INLINE void stream_table::route(session_core& s, const frame_view& frame) {
+  const frame_header& h = frame.header;
+  if (!m_negotiated) {
+    s.shutdown(status_code::protocol_error,
+               std::string("a ") + std::string(to_string(h.kind)) + " frame, but streams were not negotiated");
+    return;
+  }
+  if (!frame.metadata.empty()) {
+    s.shutdown(status_code::protocol_error, std::string("metadata in a ") + std::string(to_string(h.kind)) + " frame");
+    return;
+  }
+  switch (h.kind) {
+    case frame_kind::stream_data: {
+      stream_channel* ch = owner_of(s, h);
+      if (ch == nullptr) return;
+      if (ch->inbound_ended) {
+        if (!ch->receives) {
+          // A direction the method does not have: dropped like a late frame.
+          ++m_dropped;
+          return;
+        }
+        s.shutdown(status_code::protocol_error, "a stream message after its sender's stream_end");
+        return;
+      }
+      if (!ch->inbound.receive()) {
+        s.shutdown(status_code::protocol_error, "a stream message sent without credit");
+        return;
+      }
+      deliver(s, *ch, frame.payload);
+      return;
+    }
+    case frame_kind::stream_end: {
+      if (!frame.payload.empty()) {
+        s.shutdown(status_code::protocol_error, "a stream_end frame with a payload");
+        return;
+      }
+      stream_channel* ch = owner_of(s, h);
+      if (ch == nullptr) return;
+      if (ch->receives && ch->inbound_ended) {
+        s.shutdown(status_code::protocol_error, "a second stream_end for one stream");
+        return;
+      }
+      ch->inbound_ended = true;
+      if (ch->phase == stream_phase::open) ch->phase = stream_phase::half_closed;
+      if (ch->reader && ch->queue.empty()) {
+        ch->delivered = stream_channel::delivery::end;
+        std::exchange(ch->reader, {}).resume();
+      }
+      return;
+    }
+    case frame_kind::credit: {
+      if (frame.payload.size() != 4) {
+        s.shutdown(status_code::protocol_error, "a credit frame whose payload is not 4 bytes");
+        return;
+      }
+      const std::uint32_t n = load_le32(frame.payload.data());
+      if (n == 0) {
+        s.shutdown(status_code::protocol_error, "a credit frame granting 0 messages");
+        return;
+      }
+      stream_channel* ch = owner_of(s, h);
+      if (ch == nullptr) return;
+      if (!ch->outbound.grant(n)) {
+        s.shutdown(status_code::protocol_error, "a credit frame granting more than 2^32 - 1 messages");
+        return;
+      }
+      if (ch->writer) std::exchange(ch->writer, {}).resume();
+      return;
+    }
+    default: return;
+  }
+}
+
+DUET_INLINE void stream_table::deliver(session_core& s, stream_channel& ch, const_buffer payload) {
+  if (ch.discarding) {
+    consumed(s, ch);
+    return;
+  }
+  if (ch.reader && ch.queue.empty()) {
+    // Decoded where it arrived: the reader's buffer is valid until the
+    // consumer, resumed here, next suspends.
+    ch.delivered = ch.decode(ch.target, payload) ? stream_channel::delivery::message
+                                                  : stream_channel::delivery::undecodable;
+    consumed(s, ch);
+    std::exchange(ch.reader, {}).resume();
+    return;
+  }
+  ch.queue.push(payload, ch.inbound.window());
+}
+
+DUET_INLINE void stream_table::consumed(session_core& s, stream_channel& ch) {
+  ch.inbound.consume();
+  const std::uint32_t n = ch.inbound.take_grant();
+  // The peer sends nothing more once its side ended: no credit to give.
+  if (n == 0 || ch.inbound_ended || ch.closed() || !s.is_open()) return;
+  std::byte grant[4];
+  store_le32(grant, n);
+  encode_frame(s.m_frames.queue().buffer(),
+               frame_header{frame_kind::credit, static_cast<std::uint16_t>(ch.callee ? flag_from_callee : 0), 0,
+                            ch.id, 0, 0, 0},
+               {}, grant);
+  s.wake_writer();
+}
+
+DUET_INLINE status stream_table::send(session_core& s, stream_channel& ch, message_encoder encode,
+                                      const void* value) {
+  byte_vector& out = s.m_frames.queue().buffer();
+  const std::size_t start = out.size();
+  out.resize(start + frame_header_size);
+  try {
+    byte_writer writer(out);
+    encode(value, writer);
+  } catch (const std::exception& e) {
+    out.resize(start);
+    return status(status_code::internal, std::string("encoding a stream message threw: ") + e.what());
+  } catch (...) {
+    out.resize(start);
+    return status(status_code::internal, "encoding a stream message threw an exception that is not a std::exception");
+  }
+  const std::size_t body = out.size() - start - frame_header_size;
+  if (body > s.m_frames.peer_max_frame_size()) {
+    out.resize(start);
+    return status(status_code::resource_exhausted, "a stream message is larger than the peer's maximum frame size");
+  }
+  store_frame_header(out.data() + start,
+                     frame_header{frame_kind::stream_data, static_cast<std::uint16_t>(ch.callee ? flag_from_callee : 0),
+                                  0, ch.id, 0, 0, static_cast<std::uint32_t>(body)});
+  s.wake_writer();
+  return {};
+}
+
+}  // namespace duet::inline v0::detail
+#endif

@@ -1,0 +1,152 @@
+#pragma once
+
+#include <duet/config.hpp>
+
+#include <duet/session/detail/stream_channel.hpp>
+#include <duet/status.hpp>
+#include <duet/wire/frame.hpp>
+#include <duet/wire/native.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace duet::inline v0::detail {
+
+class session_core;
+struct pending_call;
+
+/// A session's streams (docs/protocol.md, 12): whether both hellos
+/// announced them, the streams this side serves (found by the peer's call
+/// id), the callers waiting for the peer's hello, and what the session's
+/// reader hands to streams: stream frames, the responses that end a
+/// caller's stream, the local end of a caller's stream. The caller's
+/// streams themselves live in the session's call table, one call each.
+///
+/// Its functions are defined in `stream_routing.hpp`, which needs the
+/// whole session core. Loop thread only.
+class stream_table {
+ public:
+  explicit stream_table(bool enabled, std::uint32_t window) noexcept
+      : m_enabled(enabled), m_window(window == 0 ? 1 : window) {}
+
+  /// Whether this side announces streams in its hello.
+  [[nodiscard]] bool enabled() const noexcept { return m_enabled; }
+  /// The window this side announces: messages it accepts per stream direction.
+  [[nodiscard]] std::uint32_t window() const noexcept { return m_window; }
+  /// Whether the peer's hello has arrived.
+  [[nodiscard]] bool peer_known() const noexcept { return m_peer_known; }
+  /// Whether both hellos announced streams.
+  [[nodiscard]] bool negotiated() const noexcept { return m_negotiated; }
+  /// The window the peer announced (0 until negotiated).
+  [[nodiscard]] std::uint32_t peer_window() const noexcept { return m_peer_window; }
+
+  /// Stream frames dropped because their id matched no open stream (they
+  /// crossed its end on the wire).
+  [[nodiscard]] std::uint64_t dropped_frames() const noexcept { return m_dropped; }
+
+  /// Streams this side serves right now.
+  [[nodiscard]] std::size_t served() const noexcept { return m_served; }
+
+  // ---- the session's reader --------------------------------------------------
+
+  /// The peer's hello arrived: the features in effect are known, and the
+  /// callers waiting for them go on (or end with `unimplemented`).
+  void on_peer_hello(session_core& s, const hello_message& hello);
+
+  /// Routes a stream_data, stream_end or credit frame; a malformed one, or
+  /// one without the feature, ends the session with `protocol_error`.
+  void route(session_core& s, const frame_view& frame);
+
+  /// The response to caller stream `call` (already out of the call table)
+  /// arrived: the stream ends with its status, trailing metadata and, for a
+  /// client stream, its value.
+  void on_response(session_core& s, pending_call& call, const frame_view& frame);
+
+  /// Caller stream `call` ended on this side (its deadline, the end of the
+  /// connection, a cancel): tells the peer when the request went out, and
+  /// wakes whoever waits on the stream. The call's code and message say why.
+  void on_local_end(session_core& s, pending_call& call);
+
+  /// Caller stream `call`, which waited for room, was admitted and its
+  /// request is queued: its opener goes on.
+  void on_admitted(session_core& s, pending_call& call);
+
+  /// The session is ending: callers still waiting for the hello end.
+  void on_shutdown(session_core& s);
+
+  // ---- the typed layer: callers -----------------------------------------------
+
+  /// Opens caller stream `ch` (its `call` set up, receiving and sending
+  /// directions set): registers it with its call, and starts the call as
+  /// `session_core::start_call` does, once the peer's hello is known. True
+  /// when the opener may go on at once (the request is queued, or the
+  /// stream already ended: `ch.closed()`); false when it must wait (for the
+  /// hello, or for room): set `ch.opener` and suspend.
+  bool open(session_core& s, stream_channel& ch, std::optional<time_point> deadline, std::uint32_t method,
+            message_encoder encode, const void* arguments);
+
+  /// The caller half-closes `ch`: sends stream_end if it has messages to end.
+  void half_close(session_core& s, stream_channel& ch);
+
+  /// The caller gives up on `ch`: a cancel goes to the peer if the request
+  /// went out, and the stream ends here with `code`. No-op once closed.
+  void cancel(session_core& s, stream_channel& ch, status_code code, std::string_view why);
+
+  // ---- the typed layer: callees -----------------------------------------------
+
+  /// Starts serving stream `ch` (id, directions set): frames for its id
+  /// reach it until `end_served`.
+  void begin_served(session_core& s, stream_channel& ch);
+
+  /// The handler of `ch` is done: frames for its id are dropped from now on.
+  void end_served(stream_channel& ch) noexcept;
+
+  /// Ends served stream `ch` here (its caller cancelled, its deadline
+  /// passed, the connection ended) and wakes, through the loop, whoever
+  /// waits on it.
+  void close_served(session_core& s, stream_channel& ch, status_code code, std::string_view why);
+
+  // ---- the typed layer: both sides ------------------------------------------
+
+  /// Sends one message of `ch`, whose credit the sender took: ok, or why
+  /// not (encoding threw, the message is larger than the peer accepts).
+  status send(session_core& s, stream_channel& ch, message_encoder encode, const void* value);
+
+  /// The consumer of `ch` took one message (from the queue or in place):
+  /// grants credit when it is due.
+  void consumed(session_core& s, stream_channel& ch);
+
+ private:
+  // A removed slot of the served-stream table.
+  static stream_channel* tombstone() noexcept;
+
+  // The served streams, by id: open addressing, linear probing.
+  [[nodiscard]] stream_channel* find_served(std::uint32_t id) const noexcept;
+  void grow();
+
+  // Hands one message to `ch`: in place to a waiting consumer, else a copy
+  // into its queue.
+  void deliver(session_core& s, stream_channel& ch, const_buffer payload);
+
+  // The stream whose frame this is, or null (then counted as dropped).
+  stream_channel* owner_of(session_core& s, const frame_header& h) noexcept;
+
+  // Resumes, in order, every coroutine waiting on `ch` (taken first).
+  static void wake_all(stream_channel& ch, bool inline_resume, session_core& s);
+
+  bool m_enabled;
+  std::uint32_t m_window;
+  bool m_peer_known = false;
+  bool m_negotiated = false;
+  std::uint32_t m_peer_window = 0;
+  std::uint64_t m_dropped = 0;
+  std::size_t m_served = 0;
+  std::size_t m_tombstones = 0;
+  std::vector<stream_channel*> m_slots;  // null: free; tombstone(): removed
+  stream_channel* m_hello_waiters = nullptr;
+};
+
+}  // namespace duet::inline v0::detail
