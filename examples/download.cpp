@@ -80,9 +80,7 @@ duet::task<bool> fetch(duet::client<duet::tcp_stream>& client, const std::string
   progress_bar bar;
   std::uint64_t received = 0;
   std::uint64_t total = 0;
-  for (;;) {
-    std::optional<chunk> c = co_await chunks.next();
-    if (!c) break;
+  while (std::optional<chunk> c = co_await chunks.next()) {  // empty at the end
     file.write(c->bytes.data(), static_cast<std::streamsize>(c->bytes.size()));
     received += c->bytes.size();
     total = c->file_size;

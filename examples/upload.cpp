@@ -70,9 +70,7 @@ int main() {
   router.on(upload, [](duet::call_context& ctx, duet::stream_reader<chunk>& in) -> duet::task<summary> {
     const std::string name(ctx.request_metadata().find("file-name").value_or("unnamed"));
     summary s{0, 0, fnv1a_start};
-    for (;;) {
-      std::optional<chunk> c = co_await in.next();
-      if (!c) break;  // the client finished sending
+    while (std::optional<chunk> c = co_await in.next()) {  // empty once the client finished
       s.bytes += c->bytes.size();
       ++s.chunks;
       s.checksum = fnv1a(s.checksum, c->bytes);
