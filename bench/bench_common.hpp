@@ -93,27 +93,35 @@ namespace duet_bench {
 
 // ---------------------------------------------------------------------------
 // Command line: `--port P` for both; the client also takes --connections,
-// --inflight, --calls and --payload. Every flag takes one decimal value.
+// --inflight, --calls and --payload, or --stream-messages (the stream mode,
+// which takes neither --inflight nor --calls). Every flag takes one decimal
+// value.
 
 struct options {
   std::uint16_t port = 0;
   std::uint32_t connections = 1;
   std::uint32_t inflight = 1;  // per connection
   std::uint64_t calls = 10000;  // in total, over all connections
-  std::size_t payload = 16;  // bytes per request
+  std::size_t payload = 16;  // bytes per request (per message in the stream mode)
+  std::uint64_t stream_messages = 0;  // per connection; nonzero: one server stream per connection
 };
 
 [[noreturn]] inline void usage(const char* program, bool client) {
-  std::fprintf(stderr,
-               client ? "usage: %s --port P --connections C --inflight N --calls TOTAL --payload BYTES\n"
-                      : "usage: %s --port P\n",
-               program);
+  if (client) {
+    std::fprintf(stderr,
+                 "usage: %s --port P --connections C --inflight N --calls TOTAL --payload BYTES\n"
+                 "       %s --port P --stream-messages N --payload BYTES [--connections C]\n",
+                 program, program);
+  } else {
+    std::fprintf(stderr, "usage: %s --port P\n", program);
+  }
   std::exit(2);
 }
 
 [[nodiscard]] inline options parse_options(int argc, char** argv, bool client) {
   options o;
   bool have_port = false;
+  bool unary_flags = false;
   if (argc % 2 == 0) usage(argv[0], client);  // flags come in pairs
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
@@ -126,15 +134,19 @@ struct options {
       o.connections = static_cast<std::uint32_t>(v);
     } else if (client && flag == "--inflight" && v >= 1 && v <= 1000000) {
       o.inflight = static_cast<std::uint32_t>(v);
+      unary_flags = true;
     } else if (client && flag == "--calls" && v >= 1) {
       o.calls = v;
+      unary_flags = true;
     } else if (client && flag == "--payload" && v <= (64u << 20)) {
       o.payload = static_cast<std::size_t>(v);
+    } else if (client && flag == "--stream-messages" && v >= 1) {
+      o.stream_messages = v;
     } else {
       usage(argv[0], client);
     }
   }
-  if (!have_port) usage(argv[0], client);
+  if (!have_port || (o.stream_messages != 0 && unary_flags)) usage(argv[0], client);
   return o;
 }
 

@@ -1,6 +1,7 @@
 // duet's client for the peer benchmark kit (see bench/README.md):
 //
 //     duet_bench_client --port P --connections C --inflight N --calls TOTAL --payload BYTES
+//     duet_bench_client --port P --stream-messages N --payload BYTES [--connections C]
 //
 // Opens C connections to 127.0.0.1:P, makes one untimed echo call on each, then
 // keeps N calls in flight on each connection (N caller coroutines per
@@ -8,13 +9,21 @@
 // TOTAL calls have completed. One thread, one event loop. Prints the kit's JSON
 // line plus "allocs_per_call" (operator new calls during the timed phase over
 // the calls made); exits nonzero on a mismatch, a failed or a missing call.
+//
+// With --stream-messages, after the untimed calls it opens one server stream
+// per connection asking for N messages of BYTES bytes, checks every message
+// (its bytes, so its place in its stream) and prints the kit's stream JSON line
+// plus "allocs_per_message"; exits nonzero on a wrong or missing message or a
+// stream that ended with an error.
 #include "bench_common.hpp"
+#include "bench_stream.hpp"
 
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +36,8 @@ struct run_state {
   latency_stats stats;
   std::uint64_t issued = 0;  // calls handed out to callers (the sequence numbers)
   std::uint64_t failures_reported = 0;
+  stream_stats streams{opts.stream_messages * opts.connections};  // the stream mode's
+  double allocs_per_message = 0;
 };
 
 // One echo call of `request`: through the fixed-size method for the kit's
@@ -68,6 +79,43 @@ duet::task<void> caller(run_state& state, rpc_client& client, std::uint64_t slot
   }
 }
 
+// One stream of the stream mode: reads every message, checking each where it
+// arrived, then the stream's end.
+duet::task<void> read_stream(run_state& state, const stream_payload& payload, rpc_client& client) {
+  const stream_request request{state.opts.stream_messages, state.opts.payload};
+  auto stream = co_await client.open(stream_messages, request);
+  std::uint64_t sequence = 0;
+  while (std::optional<bytes_view> message = co_await stream.next()) {
+    state.streams.record(sequence < request.messages && payload.check(*message, sequence));
+    ++sequence;
+  }
+  const duet::result<void> end = co_await stream.finish();
+  if (!end) {
+    state.streams.fail();
+    if (state.failures_reported++ < 5) {
+      std::fprintf(stderr, "duet_bench_client: a stream failed: %s\n", end.error().to_string().c_str());
+    }
+  }
+}
+
+// The timed phase of the stream mode: one stream per connection, all at once.
+duet::task<void> run_streams(run_state& state, std::vector<std::unique_ptr<rpc_client>>& clients) {
+  const stream_payload payload(state.opts.payload);
+  std::vector<duet::task<void>> readers;
+  readers.reserve(clients.size());
+  for (auto& c : clients) readers.push_back(read_stream(state, payload, *c));
+
+  // Counted from here: the streams' opening (their state, once each) and every message.
+  const std::uint64_t allocs_before = allocations();
+  state.streams.start();
+  co_await duet::when_all(std::move(readers));
+  state.streams.stop();
+  const std::uint64_t allocs_after = allocations();
+  const std::uint64_t received = state.streams.received();
+  state.allocs_per_message =
+      received == 0 ? 0.0 : static_cast<double>(allocs_after - allocs_before) / static_cast<double>(received);
+}
+
 duet::task<int> run(duet::event_loop& loop, run_state& state, double& allocs_per_call) {
   const options& o = state.opts;
   std::vector<std::unique_ptr<rpc_client>> clients;
@@ -91,6 +139,12 @@ duet::task<int> run(duet::event_loop& loop, run_state& state, double& allocs_per
       std::fprintf(stderr, "duet_bench_client: the untimed call failed\n");
       co_return 1;
     }
+  }
+
+  if (o.stream_messages != 0) {
+    co_await run_streams(state, clients);
+    for (auto& c : clients) co_await c->close();
+    co_return 0;
   }
 
   std::vector<duet::task<void>> callers;
@@ -121,7 +175,7 @@ duet::task<int> run(duet::event_loop& loop, run_state& state, double& allocs_per
 int main(int argc, char** argv) {
   using namespace duet_bench;
   const options o = parse_options(argc, argv, true);
-  run_state state{o, latency_stats(o.calls)};
+  run_state state{o, latency_stats(o.stream_messages == 0 ? o.calls : 0)};
   double allocs_per_call = 0;
   int status = 0;
   try {
@@ -132,6 +186,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (status != 0) return status;
+  if (o.stream_messages != 0) {
+    print_stream_result("duet", o, state.streams, state.allocs_per_message);
+    return state.streams.mismatches() == 0 && state.streams.received() == state.streams.expected() ? 0 : 1;
+  }
   print_result("duet", o, state.stats, allocs_per_call);
   return state.stats.mismatches() == 0 && state.stats.completed() == o.calls ? 0 : 1;
 }

@@ -2,11 +2,15 @@
 //
 //     duet_bench_server --port P
 //
-// Serves the echo method on 127.0.0.1:P with duet::server on one event loop,
-// prints "ready" once it listens, and runs until SIGTERM (or SIGINT). Then it
-// prints {"allocs_per_call": X, "calls": N}: operator new calls from the first
-// call served on, over the calls served after that first one, and exits 0.
+// Serves the echo methods and the stream method on 127.0.0.1:P with
+// duet::server on one event loop, prints "ready" once it listens, and runs
+// until SIGTERM (or SIGINT). Then it prints {"allocs_per_call": X, "calls": N}:
+// operator new calls from the first call served on, over the calls served
+// after that first one, and exits 0. After streams it adds
+// "allocs_per_message": Y, "messages": M: operator new calls from the first
+// stream message sent on, over the messages sent after that first one.
 #include "bench_common.hpp"
+#include "bench_stream.hpp"
 
 #include <pthread.h>
 #include <signal.h>
@@ -28,7 +32,27 @@ struct server_counts {
   std::uint64_t allocs_at_first_call = 0;  // after the first call's handler ran
   std::uint64_t allocs_at_stop = 0;
   std::uint64_t served_at_stop = 0;
+  std::uint64_t streamed = 0;  // stream messages sent
+  std::uint64_t allocs_at_first_message = 0;  // after the first stream message was queued
+  std::uint64_t streamed_at_stop = 0;
 };
+
+// Sends the messages a stream request asks for, as fast as the client's
+// credit allows, from one buffer.
+duet::task<void> send_stream(server_counts& counts, stream_request request, duet::stream_writer<bytes_view>& out) {
+  if (request.bytes > (64u << 20)) {
+    throw duet::rpc_error(duet::status(duet::status_code::invalid_argument, "messages of at most 64 MiB"));
+  }
+  std::vector<std::byte> message(static_cast<std::size_t>(request.bytes));
+  fill_pattern(message, 0);  // message i is this pattern with i stamped over its first bytes
+  const bytes_view view(message);
+  for (std::uint64_t i = 0; i < request.messages; ++i) {
+    stamp(message, i);
+    const bool sent = co_await out.send(view);
+    if (!sent) co_return;  // the client cancelled or went away
+    if (++counts.streamed == 1) counts.allocs_at_first_message = allocations();
+  }
+}
 
 }  // namespace duet_bench
 
@@ -59,6 +83,9 @@ int main(int argc, char** argv) {
     if (++counts.served == 1) counts.allocs_at_first_call = allocations();
     return payload;
   });
+  router.on(stream_messages, [&counts](stream_request request, duet::stream_writer<bytes_view>& out) {
+    return send_stream(counts, request, out);
+  });
   duet::server server(loop, router);
 
   duet::tcp_listener listener = [&] {
@@ -80,6 +107,7 @@ int main(int argc, char** argv) {
       co_await loop.schedule();
       counts.allocs_at_stop = allocations();
       counts.served_at_stop = counts.served;
+      counts.streamed_at_stop = counts.streamed;
       server.stop();
     }());
   });
@@ -102,7 +130,18 @@ int main(int argc, char** argv) {
   const std::uint64_t calls = counts.served_at_stop > 1 ? counts.served_at_stop - 1 : 0;
   const double per_call =
       calls == 0 ? 0.0 : static_cast<double>(counts.allocs_at_stop - counts.allocs_at_first_call) / static_cast<double>(calls);
-  std::printf("{\"allocs_per_call\": %.2f, \"calls\": %llu}\n", per_call, static_cast<unsigned long long>(calls));
+  if (counts.streamed_at_stop == 0) {
+    std::printf("{\"allocs_per_call\": %.2f, \"calls\": %llu}\n", per_call, static_cast<unsigned long long>(calls));
+  } else {
+    const std::uint64_t messages = counts.streamed_at_stop - 1;
+    const double per_message =
+        messages == 0 ? 0.0
+                      : static_cast<double>(counts.allocs_at_stop - counts.allocs_at_first_message) /
+                            static_cast<double>(messages);
+    std::printf("{\"allocs_per_call\": %.2f, \"calls\": %llu, \"allocs_per_message\": %.2f, \"messages\": %llu}\n",
+                per_call, static_cast<unsigned long long>(calls), per_message,
+                static_cast<unsigned long long>(messages));
+  }
   std::fflush(stdout);
   return 0;
 }
