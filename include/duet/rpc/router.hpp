@@ -11,6 +11,7 @@
 #include <duet/rpc/interceptor.hpp>
 #include <duet/rpc/method.hpp>
 #include <duet/rpc/peer.hpp>
+#include <duet/session/detail/response_writer.hpp>
 #include <duet/session/detail/session_core.hpp>
 #include <duet/session/detail/spawned.hpp>
 #include <duet/status.hpp>
@@ -147,21 +148,20 @@ struct handler_shape {
 // The code for answering is shared by every handler of a result type R.
 template <class R>
 void answer_value(session_core& session, std::uint32_t id, const R& value, const metadata* response_metadata) {
-  byte_writer writer = session.begin_response(id, response_metadata);
+  response_writer response(session, id, response_metadata);
   try {
-    duet::encode(writer, value);
+    duet::encode(response.payload(), value);
   } catch (const std::exception& e) {
-    session.abandon_response();
+    response.abandon();
     session.send_error(id, status(status_code::internal, std::string("encoding the response threw: ") + e.what()),
                        response_metadata);
     return;
   }
-  session.send_response(id);
+  response.send();
 }
 
 inline void answer_void(session_core& session, std::uint32_t id, const metadata* response_metadata) {
-  (void)session.begin_response(id, response_metadata);
-  session.send_response(id);
+  response_writer(session, id, response_metadata).send();
 }
 
 /// As std::invoke, without including <functional> into every router user:

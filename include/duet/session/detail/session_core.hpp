@@ -181,23 +181,8 @@ class session_core {
   status notify(std::uint32_t method, argument_encoder encode, const void* arguments);
 
   // ---- responses (the serving side) -----------------------------------------
-
-  /// Appends a successful response header for request `id`, then the
-  /// metadata block of `response_metadata` (if any), and returns a writer for
-  /// its payload; follow with `send_response(id)`.
-  [[nodiscard]] byte_writer begin_response(std::uint32_t id, const metadata* response_metadata = nullptr) {
-    // A long run of the request's own bytes (an echo) is sent from the
-    // reader's buffer. Not while an idempotency cache waits for answers: it
-    // copies each answer out of the output buffer.
-    return m_frames.begin_response(id, response_metadata, m_captures.empty());
-  }
-
-  /// Finishes the response begun by begin_response and queues it. A response
-  /// larger than the peer accepts is replaced by a `resource_exhausted` one.
-  void send_response(std::uint32_t id);
-
-  /// Drops a response begun by begin_response (its value failed to encode).
-  void abandon_response() { m_frames.drop_frame(); }
+  // A successful response is written through a `response_writer`
+  // (response_writer.hpp), which sends or abandons it exactly once.
 
   /// Queues a response that ends request `id` with a non-ok status; its
   /// payload is the message (truncated to fit the peer's limit), after the
@@ -393,6 +378,26 @@ class session_core {
   }
 
   void fail_everything();
+
+  // ---- the answer path, for response_writer ---------------------------------
+  friend class response_writer;
+
+  /// Appends a successful response header for request `id`, then the
+  /// metadata block of `response_metadata` (if any), and returns a writer for
+  /// its payload; exactly one of send_response and abandon_response follows.
+  [[nodiscard]] byte_writer begin_response(std::uint32_t id, const metadata* response_metadata) {
+    // A long run of the request's own bytes (an echo) is sent from the
+    // reader's buffer. Not while an idempotency cache waits for answers: it
+    // copies each answer out of the output buffer.
+    return m_frames.begin_response(id, response_metadata, m_captures.empty());
+  }
+
+  /// Finishes the response begun by begin_response and queues it. A response
+  /// larger than the peer accepts is replaced by a `resource_exhausted` one.
+  void send_response(std::uint32_t id);
+
+  /// Drops a response begun by begin_response (its value failed to encode).
+  void abandon_response() noexcept { m_frames.drop_frame(); }
 
   // ---- routing: one function per frame kind --------------------------------
 
