@@ -33,7 +33,6 @@
 #include <duet/wire/metadata.hpp>
 
 #include <duet/session/call_options.hpp>
-#include <duet/session/retry_policy.hpp>
 #include <duet/session/session.hpp>
 #include <duet/session/session_options.hpp>
 
@@ -42,6 +41,7 @@
 #include <duet/rpc/method.hpp>
 #include <duet/rpc/peer.hpp>
 #include <duet/rpc/reconnect.hpp>
+#include <duet/rpc/retry_policy.hpp>
 #include <duet/rpc/router.hpp>
 #include <duet/rpc/server.hpp>
 

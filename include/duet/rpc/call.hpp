@@ -5,11 +5,10 @@
 #include <duet/codec/codec.hpp>
 #include <duet/coro/task.hpp>
 #include <duet/result.hpp>
+#include <duet/rpc/detail/connection_slot.hpp>
+#include <duet/rpc/detail/retry_loop.hpp>
 #include <duet/rpc/interceptor.hpp>
 #include <duet/session/call_options.hpp>
-#include <duet/session/detail/connection_slot.hpp>
-#include <duet/session/detail/exchange.hpp>
-#include <duet/session/detail/retry_loop.hpp>
 #include <duet/session/detail/session_core.hpp>
 #include <duet/status.hpp>
 #include <duet/stream/stream.hpp>
@@ -35,12 +34,12 @@ template <class... Args>
 void encode_argument_tuple(const void* arguments, byte_writer& out) {
   std::apply([&out](const Args&... a) { duet::encode(out, a...); }, *static_cast<const std::tuple<Args...>*>(arguments));
 }
-/// Decodes a successful exchange's payload into the typed call `call`
+/// Decodes a successful call operation's payload into the typed call `call`
 /// (`call_awaitable::accept`): null, or why it could not.
 using result_acceptor = const char* (*)(void* call, const_buffer payload);
 
 /// The part of a client call that does not depend on its types: the
-/// target, options, interceptors and retry plan, and the exchange itself.
+/// target, options, interceptors and retry plan, and the call operation itself.
 /// `call_awaitable` wraps it with the arguments and the result, so the work
 /// of starting, suspending and ending a call is compiled once per program
 /// rather than once per call signature.
@@ -57,10 +56,10 @@ class untyped_call {
   ~untyped_call();
 
   /// `await_ready`: runs the interceptors' before hooks and starts the
-  /// exchange; true when the call ended without waiting.
+  /// call operation; true when the call ended without waiting.
   bool ready(argument_encoder encode, const void* arguments);
 
-  /// `await_suspend`: waits for the exchange, or starts the attempts of a
+  /// `await_suspend`: waits for the call operation, or starts the attempts of a
   /// retried call, which resume `awaiting` when they are over.
   std::coroutine_handle<> suspend(std::coroutine_handle<> awaiting, argument_encoder encode, const void* arguments,
                                   result_acceptor accept, void* typed_call);
@@ -83,7 +82,7 @@ class untyped_call {
   [[nodiscard]] bool retried() const noexcept { return m_retry && m_retry->accept != nullptr; }
 
   // resume(), for a retried call, a failed one or one with interceptors:
-  // the outcome ends in the exchange's code and message either way.
+  // the outcome ends in the call operation's code and message either way.
   bool resume_otherwise(result_acceptor accept, void* typed_call);
 
   // The interceptors' before hooks; true when one ended the call.
@@ -96,7 +95,7 @@ class untyped_call {
   std::string_view m_method_name;
   std::optional<retry_plan> m_retry;  // set only when the call may be retried
   retry_driver m_driver;
-  exchange m_exchange;
+  call_operation m_op;
   interception<client_interceptor_list> m_hooks;
   metadata m_response_metadata;  // for the interceptors when the caller gives no response_metadata
 };
@@ -209,8 +208,8 @@ class [[nodiscard]] call_awaitable : public detail::typed_call<call_awaitable<R,
  private:
   static task<value_type> as_task(call_awaitable self) { co_return co_await self; }
 
-  // A successful exchange's payload, decoded into m_value (by the one
-  // exchange, or by the attempt of a retried call that succeeded).
+  // A successful call's payload, decoded into m_value (by the one
+  // call operation, or by the attempt of a retried call that succeeded).
   static const char* accept(void* call, const_buffer payload) {
     if constexpr (std::is_void_v<R>) {
       (void)call;
@@ -273,7 +272,7 @@ class [[nodiscard]] call_into_awaitable
  private:
   static task<value_type> as_task(call_into_awaitable self) { co_return co_await self; }
 
-  // A successful exchange's payload, decoded into the caller's storage.
+  // A successful call's payload, decoded into the caller's storage.
   static const char* accept(void* call, const_buffer payload) {
     auto& self = *static_cast<call_into_awaitable*>(call);
     if (!duet::decode_all(payload, *self.m_into)) return "the response does not decode as the method's result type";
@@ -308,7 +307,7 @@ DUET_INLINE untyped_call::untyped_call(untyped_call&& other) noexcept
 }
 
 DUET_INLINE bool untyped_call::ready(argument_encoder encode, const void* arguments) {
-  pending_call& call = m_exchange.call();
+  call_operation& call = m_op;
   if (m_options.response_metadata != nullptr) {
     m_options.response_metadata->clear();
     call.response_metadata = m_options.response_metadata;
@@ -317,12 +316,12 @@ DUET_INLINE bool untyped_call::ready(argument_encoder encode, const void* argume
   call.idempotency_key = m_options.idempotency_key;
   if (m_hooks.installed() && intercept_before()) return true;
   if (m_options.stop.stop_requested()) {
-    return m_exchange.end_now(status_code::cancelled, "the call was cancelled before it was sent");
+    return m_op.end_now(status_code::cancelled, "the call was cancelled before it was sent");
   }
   // The attempts start in suspend, each on the connection current then.
   if (m_retry) return false;
   if (m_slot != nullptr && (m_core = m_slot->current) == nullptr) {
-    return m_exchange.end_now(status_code::unavailable,
+    return m_op.end_now(status_code::unavailable,
                               "the client has no connection right now (it is reconnecting)");
   }
   return m_core->start_call(call, m_options.effective_deadline(), m_method, encode, arguments);
@@ -340,7 +339,7 @@ DUET_INLINE std::coroutine_handle<> untyped_call::suspend(std::coroutine_handle<
     plan.arguments = arguments;
     plan.request_metadata = &m_options.metadata;
     plan.idempotency_key = m_options.idempotency_key;
-    plan.response_metadata = m_exchange.call().response_metadata;
+    plan.response_metadata = m_op.response_metadata;
     plan.stop = m_options.stop;
     plan.deadline = m_options.effective_deadline();
     plan.accept = accept;
@@ -348,13 +347,13 @@ DUET_INLINE std::coroutine_handle<> untyped_call::suspend(std::coroutine_handle<
     m_driver = plan.policy.attempts_runner(plan);
     return m_driver.start(awaiting);
   }
-  m_exchange.suspend(*m_core, awaiting, m_options.stop);
+  m_core->suspend_call(m_op, awaiting, m_options.stop);
   return std::noop_coroutine();
 }
 
 DUET_INLINE bool untyped_call::resume(result_acceptor accept, void* typed_call) {
-  m_exchange.settle();
-  pending_call& call = m_exchange.call();
+  m_op.settle();
+  call_operation& call = m_op;
   if (m_hooks.ran == 0 && !retried() && call.code == status_code::ok) {
     const char* why = accept(typed_call, call.payload);
     if (why == nullptr) return true;
@@ -366,12 +365,12 @@ DUET_INLINE bool untyped_call::resume(result_acceptor accept, void* typed_call) 
 }
 
 DUET_INLINE status untyped_call::failure() {
-  pending_call& call = m_exchange.call();
+  call_operation& call = m_op;
   return status(call.code, std::move(call.message));
 }
 
 DUET_INLINE bool untyped_call::resume_otherwise(result_acceptor accept, void* typed_call) {
-  pending_call& call = m_exchange.call();
+  call_operation& call = m_op;
   if (retried()) {
     m_driver.rethrow_failure();
     m_driver.reset();
@@ -392,7 +391,7 @@ DUET_INLINE bool untyped_call::resume_otherwise(result_acceptor accept, void* ty
 }
 
 DUET_INLINE bool untyped_call::intercept_before() {
-  pending_call& call = m_exchange.call();
+  call_operation& call = m_op;
   // The after hooks see the response's metadata even when the caller
   // does not ask for it.
   if (call.response_metadata == nullptr) call.response_metadata = &m_response_metadata;

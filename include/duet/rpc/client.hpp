@@ -10,8 +10,8 @@
 #include <duet/rpc/interceptor.hpp>
 #include <duet/rpc/method.hpp>
 #include <duet/rpc/reconnect.hpp>
+#include <duet/rpc/retry_policy.hpp>
 #include <duet/session/call_options.hpp>
-#include <duet/session/retry_policy.hpp>
 #include <duet/session/session.hpp>
 #include <duet/status.hpp>
 #include <duet/stream/client_stream.hpp>

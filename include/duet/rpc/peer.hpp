@@ -2,8 +2,8 @@
 
 #include <duet/rpc/context.hpp>
 #include <duet/rpc/detail/caller.hpp>
+#include <duet/rpc/detail/connection_slot.hpp>
 #include <duet/session/call_options.hpp>
-#include <duet/session/detail/connection_slot.hpp>
 #include <duet/session/detail/session_core.hpp>
 
 namespace duet::inline v0 {

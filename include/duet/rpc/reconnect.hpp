@@ -4,7 +4,7 @@
 #include <duet/loop/backoff.hpp>
 #include <duet/loop/deadline.hpp>
 #include <duet/loop/event_loop.hpp>
-#include <duet/session/detail/connection_slot.hpp>
+#include <duet/rpc/detail/connection_slot.hpp>
 #include <duet/session/detail/spawned.hpp>
 #include <duet/session/session.hpp>
 #include <duet/session/session_options.hpp>

@@ -1,7 +1,7 @@
 #pragma once
 
 #include <duet/loop/deadline.hpp>
-#include <duet/session/retry_policy.hpp>
+#include <duet/rpc/retry_policy.hpp>
 #include <duet/wire/metadata.hpp>
 
 #include <algorithm>

@@ -5,8 +5,8 @@
 #include <duet/coro/detail/frame_cache.hpp>
 #include <duet/result.hpp>
 #include <duet/rpc/call.hpp>
+#include <duet/rpc/detail/connection_slot.hpp>
 #include <duet/session/call_options.hpp>
-#include <duet/session/detail/connection_slot.hpp>
 #include <duet/session/detail/session_core.hpp>
 #include <duet/status.hpp>
 #include <duet/stream/io.hpp>
@@ -92,7 +92,7 @@ class caller_stream_state {
     return ch.code == status_code::ok ? status{} : status(ch.code, ch.message);
   }
 
-  pending_call call;
+  call_operation call;
   stream_channel ch;
   call_options options;
   metadata trailing;

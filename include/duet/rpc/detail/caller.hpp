@@ -1,11 +1,11 @@
 #pragma once
 
 #include <duet/rpc/call.hpp>
+#include <duet/rpc/detail/connection_slot.hpp>
 #include <duet/rpc/method.hpp>
+#include <duet/rpc/retry_policy.hpp>
 #include <duet/session/call_options.hpp>
-#include <duet/session/detail/connection_slot.hpp>
 #include <duet/session/detail/session_core.hpp>
-#include <duet/session/retry_policy.hpp>
 #include <duet/status.hpp>
 
 #include <tuple>

@@ -3,7 +3,7 @@
 #include <duet/config.hpp>
 
 #include <duet/session/call_table.hpp>
-#include <duet/session/detail/pending_call.hpp>
+#include <duet/session/detail/call_operation.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -33,14 +33,14 @@ class admission {
 
   /// Gives `call` its slot and id; has_room() was checked, so the table
   /// cannot be full.
-  void admit(pending_call& call) noexcept { call.id = m_calls.insert(call); }
+  void admit(call_operation& call) noexcept { call.id = m_calls.insert(call); }
 
   /// Takes the call with id `id` out of the table: its response came, or it
   /// ended otherwise. Null when no call has that id (any more).
-  pending_call* take(std::uint32_t id) noexcept { return m_calls.take(id); }
+  call_operation* take(std::uint32_t id) noexcept { return m_calls.take(id); }
 
   /// The admitted call with `id`, left in the table; null when none.
-  [[nodiscard]] pending_call* find(std::uint32_t id) const noexcept { return m_calls.find(id); }
+  [[nodiscard]] call_operation* find(std::uint32_t id) const noexcept { return m_calls.find(id); }
 
   /// Takes every admitted call out of the table, calling `fn(call)` for each.
   template <class Fn>
@@ -52,7 +52,7 @@ class admission {
   [[nodiscard]] bool has_waiting() const noexcept { return m_queue_head != nullptr; }
 
   /// Queues `call` behind the others waiting for room.
-  void enqueue(pending_call& call) noexcept {
+  void enqueue(call_operation& call) noexcept {
     call.next_queued = nullptr;
     if (m_queue_tail == nullptr) {
       m_queue_head = &call;
@@ -63,8 +63,8 @@ class admission {
   }
 
   /// The oldest caller waiting for room, out of the queue; null if none.
-  pending_call* dequeue() noexcept {
-    pending_call* call = m_queue_head;
+  call_operation* dequeue() noexcept {
+    call_operation* call = m_queue_head;
     if (call != nullptr) {
       m_queue_head = call->next_queued;
       if (m_queue_head == nullptr) m_queue_tail = nullptr;
@@ -75,12 +75,12 @@ class admission {
 
   /// Takes `call` out of the queue wherever it is (its deadline passed, or
   /// it was cancelled, while it waited).
-  void unqueue(pending_call& call) noexcept;
+  void unqueue(call_operation& call) noexcept;
 
  private:
-  call_table<pending_call> m_calls;
-  pending_call* m_queue_head = nullptr;  // callers waiting for room, oldest first
-  pending_call* m_queue_tail = nullptr;
+  call_table<call_operation> m_calls;
+  call_operation* m_queue_head = nullptr;  // callers waiting for room, oldest first
+  call_operation* m_queue_tail = nullptr;
   std::uint32_t m_peer_max_in_flight = ~std::uint32_t{0};
 };
 
@@ -92,9 +92,9 @@ class admission {
 #if DUET_HEADER_DEFINITIONS
 namespace duet::inline v0::detail {
 
-DUET_INLINE void admission::unqueue(pending_call& call) noexcept {
-  pending_call* previous = nullptr;
-  for (pending_call* p = m_queue_head; p != nullptr; previous = p, p = p->next_queued) {
+DUET_INLINE void admission::unqueue(call_operation& call) noexcept {
+  call_operation* previous = nullptr;
+  for (call_operation* p = m_queue_head; p != nullptr; previous = p, p = p->next_queued) {
     if (p != &call) continue;
     (previous == nullptr ? m_queue_head : previous->next_queued) = p->next_queued;
     if (m_queue_tail == p) m_queue_tail = previous;

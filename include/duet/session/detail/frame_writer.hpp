@@ -4,7 +4,7 @@
 
 #include <duet/bytes.hpp>
 #include <duet/codec/buffer.hpp>
-#include <duet/session/detail/pending_call.hpp>
+#include <duet/session/detail/call_operation.hpp>
 #include <duet/session/detail/write_queue.hpp>
 #include <duet/status.hpp>
 #include <duet/wire/encoder.hpp>
@@ -50,7 +50,7 @@ class frame_writer {
   /// threw, the frame is larger than the peer accepts, the call's deadline
   /// has passed) nothing is left in the queue and the status says why.
   status encode_outgoing(const frame_header& header, argument_encoder encode, const void* arguments,
-                         pending_call* call = nullptr);
+                         call_operation* call = nullptr);
 
   // ---- the answer path -----------------------------------------------------
 
@@ -128,7 +128,7 @@ class frame_writer {
   /// key as `duet-idempotency-key` (7.2), then its metadata. False, writing
   /// nothing and setting `failure`, when the deadline has passed. Out of
   /// line: a call with neither never comes here.
-  bool write_request_metadata(const pending_call& call, status& failure);
+  bool write_request_metadata(const call_operation& call, status& failure);
 
   /// Writes a metadata block (`extra` pairs, then `user`'s) after the
   /// header of the frame being built and records its length.
@@ -149,7 +149,7 @@ class frame_writer {
 namespace duet::inline v0::detail {
 
 DUET_INLINE status frame_writer::encode_outgoing(const frame_header& header, argument_encoder encode,
-                                                 const void* arguments, pending_call* call) {
+                                                 const void* arguments, call_operation* call) {
   const char* what = header.kind == frame_kind::request ? "request" : "notification";
   begin_frame(header);
   status failure;
@@ -242,7 +242,7 @@ DUET_INLINE bool frame_writer::finish_frame() {
   return false;
 }
 
-[[gnu::noinline]] DUET_INLINE bool frame_writer::write_request_metadata(const pending_call& call, status& failure) {
+[[gnu::noinline]] DUET_INLINE bool frame_writer::write_request_metadata(const call_operation& call, status& failure) {
   metadata_entry own[2];
   std::size_t owns = 0;
   char digits[timeout_value_capacity];

@@ -12,7 +12,7 @@
 #include <duet/session/detail/hello.hpp>
 #include <duet/session/detail/keepalive.hpp>
 #include <duet/session/detail/lifecycle.hpp>
-#include <duet/session/detail/pending_call.hpp>
+#include <duet/session/detail/call_operation.hpp>
 #include <duet/session/detail/running_requests.hpp>
 #include <duet/session/detail/stream_table.hpp>
 #include <duet/session/detail/write_queue.hpp>
@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -147,7 +148,7 @@ class session_core {
   /// When the caller resumes, `call.done` is set and `call.code` says how it
   /// ended; after a response, `call.payload` views the reader's buffer until
   /// the caller next suspends. `arguments` must stay valid until then.
-  bool start_call(pending_call& call, std::optional<time_point> deadline, std::uint32_t method,
+  bool start_call(call_operation& call, std::optional<time_point> deadline, std::uint32_t method,
                   argument_encoder encode, const void* arguments) {
     call.session = this;
     call.method = method;
@@ -160,17 +161,19 @@ class session_core {
     return start_exchange(call);
   }
 
-  /// Parks the caller of a call that `start_call` did not finish.
-  void suspend_call(pending_call& call, std::coroutine_handle<> awaiting) noexcept {
+  /// Parks the caller of a call that `start_call` did not finish and, when
+  /// `stop` can be stopped, arms the call's stop path (call_operation.hpp).
+  void suspend_call(call_operation& call, std::coroutine_handle<> awaiting, const std::stop_token& stop) {
     call.waiter = awaiting;
     if (call.id == 0) m_admission.enqueue(call);  // not admitted: wait for room
+    if (stop.stop_possible()) call.arm_stop(m_loop, stop, &end_stopped);
   }
 
   /// Run on the loop for a call whose stop request claimed its resumption:
   /// ends it with `cancelled` if it is still pending (out of the queue or
   /// the table; the server gets a cancel frame for a request already
   /// admitted) and returns its waiter, which the caller of this resumes.
-  [[nodiscard]] std::coroutine_handle<> cancel_call(pending_call& call);
+  [[nodiscard]] std::coroutine_handle<> cancel_call(call_operation& call);
 
   /// Queues a notification (a one-way call: no id, never answered) of
   /// `method`, its arguments encoded with `encode(arguments, writer)`.
@@ -330,14 +333,17 @@ class session_core {
 
   static void on_deadline(timer_node& node) noexcept;
 
+  // A stopped call's canceller, on the loop: ends it (cancel_call).
+  static std::coroutine_handle<> end_stopped(call_operation& call) { return call.session->cancel_call(call); }
+
   /// Admits `call` and sends its request if there is room and nobody
   /// waits ahead of it. True when the call is already over (the session is
   /// closed, or its request could not be sent); false when it must wait
   /// (for room, or for its response).
-  bool start_exchange(pending_call& call);
+  bool start_exchange(call_operation& call);
 
   /// start_exchange's answer for a call on a connection that is not open.
-  bool refuse_call(pending_call& call);
+  bool refuse_call(call_operation& call);
 
   [[nodiscard]] bool has_room() const noexcept {
     return m_admission.has_room(m_frames.queue().queued_bytes(), m_options.max_queued_bytes);
@@ -346,7 +352,7 @@ class session_core {
   /// Encodes the request of admitted `call` into the output buffer and
   /// wakes the writer. A request that fails to encode, or is larger than the
   /// peer accepts, is dropped and ends the call (`done`, not resumed).
-  void send(pending_call& call);
+  void send(call_operation& call);
 
   /// Hands free slots to queued callers, oldest first, sending their
   /// requests; they stay suspended until their responses. One whose request
@@ -356,17 +362,17 @@ class session_core {
   void admit_queued();
 
   /// Ends `call` (already out of the table) without resuming it.
-  void finish(pending_call& call, status_code code, std::string why);
+  void finish(call_operation& call, status_code code, std::string why);
 
   /// Ends `call` (already out of the table) and resumes its waiter inline,
   /// unless a stop request claimed the resumption first (its canceller,
   /// already on its way through the loop, resumes the caller).
-  void complete(pending_call& call, status_code code, std::string why);
+  void complete(call_operation& call, status_code code, std::string why);
 
   /// complete() for a success, which leaves the message alone: only an
   /// end that is not ok sets one, and a call ends once. (Like finish(), it
   /// is a place where a call ends.)
-  void complete_ok(pending_call& call) {
+  void complete_ok(call_operation& call) {
     if (call.armed()) m_loop.cancel_timer(call);
     // An answer can be read before the writer has seen its request's write
     // end: the caller may free its arguments once resumed (as in finish).
@@ -406,7 +412,7 @@ class session_core {
   void route_response(const frame_view& frame);
   // The response that ends a caller's stream (out of line: unary calls
   // never come here).
-  void route_stream_response(pending_call& call, const frame_view& frame);
+  void route_stream_response(call_operation& call, const frame_view& frame);
   void route_request(const frame_view& frame);
   // route_request's answer to a request that must not run: the session is
   // draining, serves nothing, or is over its caps.
@@ -593,7 +599,7 @@ DUET_INLINE void session_core::route_hello(const frame_view& frame) {
 
 DUET_INLINE void session_core::route_response(const frame_view& frame) {
   const frame_header& h = frame.header;
-  pending_call* call = m_admission.take(h.id);
+  call_operation* call = m_admission.take(h.id);
   if (call == nullptr) return;  // late (after a deadline) or unknown: dropped
   if (call->stream != nullptr) {
     route_stream_response(*call, frame);
@@ -614,7 +620,7 @@ DUET_INLINE void session_core::route_response(const frame_view& frame) {
   if (m_lifecycle.winding_down()) close_when_idle();
 }
 
-[[gnu::noinline]] DUET_INLINE void session_core::route_stream_response(pending_call& call, const frame_view& frame) {
+[[gnu::noinline]] DUET_INLINE void session_core::route_stream_response(call_operation& call, const frame_view& frame) {
   m_streams.on_response(*this, call, frame);
   admit_queued();
   if (m_lifecycle.winding_down()) close_when_idle();
@@ -677,7 +683,7 @@ DUET_INLINE void session_core::route_goaway(const frame_view& frame) {
   }
   notify_unusable();
   // Calls still waiting for room never went out, and must not go out here.
-  while (pending_call* call = m_admission.dequeue()) {
+  while (call_operation* call = m_admission.dequeue()) {
     complete(*call, status_code::unavailable, why);
     if (m_lifecycle.closed()) return;  // a resumed caller closed the session
   }
@@ -693,7 +699,7 @@ DUET_INLINE void session_core::route_goaway(const frame_view& frame) {
 
 // ---- outgoing calls ------------------------------------------------------------
 
-[[gnu::noinline]] DUET_INLINE bool session_core::start_exchange(pending_call& call) {
+[[gnu::noinline]] DUET_INLINE bool session_core::start_exchange(call_operation& call) {
   if (call.done) return true;
   if (m_lifecycle.state() != connection_state::open && !accepts_calls()) return refuse_call(call);
   if (m_admission.has_waiting() || !has_room()) return false;
@@ -702,7 +708,7 @@ DUET_INLINE void session_core::route_goaway(const frame_view& frame) {
   return call.done;
 }
 
-[[gnu::noinline]] DUET_INLINE bool session_core::refuse_call(pending_call& call) {
+[[gnu::noinline]] DUET_INLINE bool session_core::refuse_call(call_operation& call) {
   if (m_lifecycle.closed()) {
     finish(call, m_end_status.code(), m_end_status.message());
   } else {
@@ -711,7 +717,7 @@ DUET_INLINE void session_core::route_goaway(const frame_view& frame) {
   return true;
 }
 
-[[gnu::noinline]] DUET_INLINE void session_core::send(pending_call& call) {
+[[gnu::noinline]] DUET_INLINE void session_core::send(call_operation& call) {
   const auto flags = static_cast<std::uint16_t>(call.stream != nullptr ? flag_stream : 0);
   status queued = m_frames.encode_outgoing(frame_header{frame_kind::request, flags, 0, call.id, call.method, 0, 0},
                                            call.encode, call.arguments, &call);
@@ -725,7 +731,7 @@ DUET_INLINE void session_core::route_goaway(const frame_view& frame) {
 
 DUET_INLINE void session_core::admit_queued() {
   while (m_admission.has_waiting() && has_room()) {
-    pending_call* call = m_admission.dequeue();
+    call_operation* call = m_admission.dequeue();
     m_admission.admit(*call);
     send(*call);
     if (call->stream != nullptr) {
@@ -736,7 +742,7 @@ DUET_INLINE void session_core::admit_queued() {
   }
 }
 
-DUET_INLINE std::coroutine_handle<> session_core::cancel_call(pending_call& call) {
+DUET_INLINE std::coroutine_handle<> session_core::cancel_call(call_operation& call) {
   if (!call.done) {
     if (call.id == 0) {
       m_admission.unqueue(call);
@@ -759,7 +765,7 @@ DUET_INLINE std::coroutine_handle<> session_core::cancel_call(pending_call& call
 }
 
 DUET_INLINE void session_core::on_deadline(timer_node& node) noexcept {
-  auto& call = static_cast<pending_call&>(node);
+  auto& call = static_cast<call_operation&>(node);
   session_core& self = *call.session;
   if (call.id == 0) {
     self.m_admission.unqueue(call);  // still waiting for room: it never went out
@@ -771,7 +777,7 @@ DUET_INLINE void session_core::on_deadline(timer_node& node) noexcept {
   self.close_when_idle();
 }
 
-DUET_INLINE void session_core::finish(pending_call& call, status_code code, std::string why) {
+DUET_INLINE void session_core::finish(call_operation& call, status_code code, std::string why) {
   if (call.armed()) m_loop.cancel_timer(call);
   // The caller may reuse or free its arguments once resumed.
   if (call.sends_from_arguments) m_frames.queue().detach_views_of(call);
@@ -780,7 +786,7 @@ DUET_INLINE void session_core::finish(pending_call& call, status_code code, std:
   call.done = true;
 }
 
-DUET_INLINE void session_core::complete(pending_call& call, status_code code, std::string why) {
+DUET_INLINE void session_core::complete(call_operation& call, status_code code, std::string why) {
   finish(call, code, std::move(why));
   if (call.stream != nullptr) {
     m_streams.on_local_end(*this, call);
@@ -851,8 +857,8 @@ DUET_INLINE void session_core::shutdown(status_code code, std::string_view why) 
 
 DUET_INLINE void session_core::fail_everything() {
   const status_code code = m_end_status.code();
-  m_admission.take_all([&](pending_call& call) { complete(call, code, m_end_status.message()); });
-  while (pending_call* call = m_admission.dequeue())
+  m_admission.take_all([&](call_operation& call) { complete(call, code, m_end_status.message()); });
+  while (call_operation* call = m_admission.dequeue())
     complete(*call, code, m_end_status.message());
 }
 

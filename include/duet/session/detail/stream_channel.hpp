@@ -16,7 +16,7 @@
 namespace duet::inline v0::detail {
 
 class session_core;
-struct pending_call;
+class call_operation;
 
 /// Decodes one message's bytes into the value a waiting consumer gave
 /// (`stream_channel::wait_message`); false when they do not decode.
@@ -78,12 +78,12 @@ class message_queue {
 
 /// One stream at one side of a connection: its phase, both directions'
 /// credit, the messages that wait for their consumer, and the coroutines
-/// that wait on it. The caller's lives with its call (`pending_call::stream`,
+/// that wait on it. The caller's lives with its call (`call_operation::stream`,
 /// found by the call table); the callee's in its handler's frame, found by
 /// the session's `stream_table`. Loop thread only.
 struct stream_channel {
   session_core* session = nullptr;
-  pending_call* call = nullptr;  // the caller's call; null at the callee
+  call_operation* call = nullptr;  // the caller's call; null at the callee
   std::uint32_t id = 0;          // in the caller's id space
   bool callee = false;
   bool receives = false;  // the method streams messages towards this side

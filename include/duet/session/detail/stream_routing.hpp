@@ -32,7 +32,7 @@ DUET_INLINE void stream_table::on_peer_hello(session_core& s, const hello_messag
   while (stream_channel* ch = m_hello_waiters) {
     m_hello_waiters = ch->next_waiting_hello;
     ch->next_waiting_hello = nullptr;
-    pending_call& call = *ch->call;
+    call_operation& call = *ch->call;
     if (!m_negotiated) {
       ch->phase = stream_phase::closed;
       ch->code = status_code::unimplemented;
@@ -47,7 +47,7 @@ DUET_INLINE void stream_table::on_peer_hello(session_core& s, const hello_messag
         ch->code = call.code;
         ch->message = call.message;
       } else if ((ch->id = call.id) == 0) {
-        s.suspend_call(call, {});  // waits for room; on_admitted wakes the opener
+        s.suspend_call(call, {}, {});  // waits for room; on_admitted wakes the opener
         continue;
       }
     }
@@ -57,7 +57,7 @@ DUET_INLINE void stream_table::on_peer_hello(session_core& s, const hello_messag
 
 DUET_INLINE bool stream_table::open(session_core& s, stream_channel& ch, std::optional<time_point> deadline,
                                     std::uint32_t method, message_encoder encode, const void* arguments) {
-  pending_call& call = *ch.call;
+  call_operation& call = *ch.call;
   call.stream = &ch;
   ch.session = &s;
   ch.callee = false;
@@ -102,11 +102,11 @@ DUET_INLINE bool stream_table::open(session_core& s, stream_channel& ch, std::op
   }
   ch.id = call.id;
   if (call.id != 0) return true;  // admitted and sent: the opener goes on
-  s.suspend_call(call, {});       // waits for room; on_admitted wakes the opener
+  s.suspend_call(call, {}, {});  // waits for room; on_admitted wakes the opener
   return false;
 }
 
-DUET_INLINE void stream_table::on_admitted(session_core& s, pending_call& call) {
+DUET_INLINE void stream_table::on_admitted(session_core& s, call_operation& call) {
   stream_channel& ch = *call.stream;
   ch.id = call.id;
   if (call.done) {
@@ -141,7 +141,7 @@ DUET_INLINE void stream_table::half_close(session_core& s, stream_channel& ch) {
 
 DUET_INLINE void stream_table::cancel(session_core& s, stream_channel& ch, status_code code, std::string_view why) {
   if (ch.closed()) return;
-  pending_call& call = *ch.call;
+  call_operation& call = *ch.call;
   if (ch.phase == stream_phase::opening) {
     // Still waiting for the peer's hello: out of that list.
     for (stream_channel** link = &m_hello_waiters; *link != nullptr; link = &(*link)->next_waiting_hello) {
@@ -168,7 +168,7 @@ DUET_INLINE void stream_table::cancel(session_core& s, stream_channel& ch, statu
   wake_all(ch, false, s);
 }
 
-DUET_INLINE void stream_table::on_local_end(session_core& s, pending_call& call) {
+DUET_INLINE void stream_table::on_local_end(session_core& s, call_operation& call) {
   stream_channel& ch = *call.stream;
   if (ch.closed()) return;
   if (!ch.cancel_sent && call.id != 0 && s.is_open()) {
@@ -183,7 +183,7 @@ DUET_INLINE void stream_table::on_local_end(session_core& s, pending_call& call)
   wake_all(ch, true, s);
 }
 
-DUET_INLINE void stream_table::on_response(session_core& s, pending_call& call, const frame_view& frame) {
+DUET_INLINE void stream_table::on_response(session_core& s, call_operation& call, const frame_view& frame) {
   stream_channel& ch = *call.stream;
   const auto code = static_cast<status_code>(frame.header.status);
   ch.cancel_sent = true;  // the peer ended it: nothing to tell
@@ -298,7 +298,7 @@ DUET_INLINE stream_channel* stream_table::owner_of(session_core& s, const frame_
   stream_channel* ch = nullptr;
   if ((h.flags & flag_from_callee) != 0) {
     // The peer serves it: the id is one of this side's calls.
-    if (pending_call* call = s.m_admission.find(h.id)) ch = call->stream;
+    if (call_operation* call = s.m_admission.find(h.id)) ch = call->stream;
   } else {
     ch = find_served(h.id);
   }

@@ -16,7 +16,7 @@
 namespace duet::inline v0::detail {
 
 class session_core;
-struct pending_call;
+class call_operation;
 
 /// A session's streams (docs/protocol.md, 12): whether both hellos
 /// announced them, the streams this side serves (found by the peer's call
@@ -63,16 +63,16 @@ class stream_table {
   /// The response to caller stream `call` (already out of the call table)
   /// arrived: the stream ends with its status, trailing metadata and, for a
   /// client stream, its value.
-  void on_response(session_core& s, pending_call& call, const frame_view& frame);
+  void on_response(session_core& s, call_operation& call, const frame_view& frame);
 
   /// Caller stream `call` ended on this side (its deadline, the end of the
   /// connection, a cancel): tells the peer when the request went out, and
   /// wakes whoever waits on the stream. The call's code and message say why.
-  void on_local_end(session_core& s, pending_call& call);
+  void on_local_end(session_core& s, call_operation& call);
 
   /// Caller stream `call`, which waited for room, was admitted and its
   /// request is queued: its opener goes on.
-  void on_admitted(session_core& s, pending_call& call);
+  void on_admitted(session_core& s, call_operation& call);
 
   /// The session is ending: callers still waiting for the hello end.
   void on_shutdown(session_core& s);

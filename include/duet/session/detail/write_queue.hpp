@@ -4,7 +4,7 @@
 
 #include <duet/bytes.hpp>
 #include <duet/codec/buffer.hpp>
-#include <duet/session/detail/pending_call.hpp>
+#include <duet/session/detail/call_operation.hpp>
 #include <duet/wire/decoder.hpp>
 
 #include <algorithm>
@@ -50,7 +50,7 @@ class write_queue {
   /// A borrower for the byte_writer of a frame being appended: it takes a
   /// request's long runs when `call` is set (the call's arguments), and runs
   /// that lie in the reader's buffer. Valid until the next call of this.
-  [[nodiscard]] byte_borrower* borrower(pending_call* call) noexcept {
+  [[nodiscard]] byte_borrower* borrower(call_operation* call) noexcept {
     m_borrowing_call = call;
     return &m_borrower;
   }
@@ -86,7 +86,7 @@ class write_queue {
 
   /// Copies the bytes that queued or unwritten frames send from `call`'s
   /// arguments: the call is ending, and its caller may free them.
-  void detach_views_of(pending_call& call);
+  void detach_views_of(call_operation& call);
 
   // ---- answers to the peer (backpressure counts them) ----------------------
 
@@ -108,7 +108,7 @@ class write_queue {
   struct output_view {
     std::size_t at = 0;                 // offset in its output buffer the bytes follow
     const_buffer bytes;
-    pending_call* call = nullptr;       // the call whose arguments they are, if any
+    call_operation* call = nullptr;       // the call whose arguments they are, if any
     bool from_reader = false;           // they lie in the reader's buffer
     std::size_t gather_index = 0;       // while being written: their entry in m_gather
     std::unique_ptr<std::byte[]> copy;  // once detached: the bytes, owned
@@ -151,7 +151,7 @@ class write_queue {
   std::vector<output_view> m_sending_views;  // in m_sending
   std::vector<const_buffer> m_gather;        // the write under way
   std::size_t m_reader_views = 0;            // views into the reader's buffer, queued or being written
-  pending_call* m_borrowing_call = nullptr;  // the call whose request is being encoded
+  call_operation* m_borrowing_call = nullptr;  // the call whose request is being encoded
   output_borrower m_borrower{{&borrow}, this};
   std::size_t m_answer_bytes = 0;          // answers in m_out
   std::size_t m_writing_answer_bytes = 0;  // answers in the write under way
@@ -213,7 +213,7 @@ DUET_INLINE void write_queue::detach_reader_views() {
   }
 }
 
-[[gnu::noinline]] DUET_INLINE void write_queue::detach_views_of(pending_call& call) {
+[[gnu::noinline]] DUET_INLINE void write_queue::detach_views_of(call_operation& call) {
   for (output_view& v : m_views) {
     if (v.call == &call) detach(v, false);
   }

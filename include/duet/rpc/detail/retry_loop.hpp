@@ -6,10 +6,9 @@
 #include <duet/coro/detail/frame_cache.hpp>
 #include <duet/loop/deadline.hpp>
 #include <duet/loop/event_loop.hpp>
-#include <duet/session/detail/connection_slot.hpp>
-#include <duet/session/detail/exchange.hpp>
+#include <duet/rpc/detail/connection_slot.hpp>
+#include <duet/rpc/retry_policy.hpp>
 #include <duet/session/detail/session_core.hpp>
-#include <duet/session/retry_policy.hpp>
 #include <duet/status.hpp>
 #include <duet/wire/metadata.hpp>
 
@@ -129,7 +128,7 @@ struct retry_plan {
   status outcome;  // how the call ended; ok means `accept` stored its value
 };
 
-/// One attempt of a retried call: an exchange on `core` (null: no
+/// One attempt of a retried call: a call operation on `core` (null: no
 /// connection, so `unavailable`) that ends by `deadline` or the plan's stop
 /// token. Yields the ended call; its payload is valid until the awaiter
 /// next suspends.
@@ -141,17 +140,17 @@ class retry_attempt {
   retry_attempt& operator=(const retry_attempt&) = delete;
 
   bool await_ready();
-  void await_suspend(std::coroutine_handle<> awaiting) { m_exchange.suspend(*m_core, awaiting, m_plan.stop); }
-  pending_call& await_resume() {
-    m_exchange.settle();
-    return m_exchange.call();
+  void await_suspend(std::coroutine_handle<> awaiting) { m_core->suspend_call(m_op, awaiting, m_plan.stop); }
+  call_operation& await_resume() {
+    m_op.settle();
+    return m_op;
   }
 
  private:
   session_core* m_core;
   const retry_plan& m_plan;
   std::optional<time_point> m_deadline;
-  exchange m_exchange;
+  call_operation m_op;
 };
 
 /// Runs the attempts of `plan` until one succeeds, fails with a code the
@@ -183,15 +182,15 @@ DUET_INLINE double jitter_unit() noexcept {
 }
 
 DUET_INLINE bool retry_attempt::await_ready() {
-  pending_call& call = m_exchange.call();
+  call_operation& call = m_op;
   call.request_metadata = m_plan.request_metadata;
   call.idempotency_key = m_plan.idempotency_key;
   // The last attempt's response metadata is the call's.
   if (m_plan.response_metadata != nullptr) m_plan.response_metadata->clear();
   call.response_metadata = m_plan.response_metadata;
-  if (m_plan.stop.stop_requested()) return m_exchange.end_now(status_code::cancelled, "the call was cancelled");
+  if (m_plan.stop.stop_requested()) return m_op.end_now(status_code::cancelled, "the call was cancelled");
   if (m_core == nullptr) {
-    return m_exchange.end_now(status_code::unavailable,
+    return m_op.end_now(status_code::unavailable,
                               "the client has no connection right now (it is reconnecting)");
   }
   return m_core->start_call(call, m_deadline, m_plan.method, m_plan.encode, m_plan.arguments);
@@ -219,7 +218,7 @@ DUET_INLINE retry_driver run_attempts(retry_plan& plan) {
     status outcome;
     {
       retry_attempt one(core, plan, attempt_deadline);
-      pending_call& ended = co_await one;
+      call_operation& ended = co_await one;
       if (ended.code != status_code::ok) {
         outcome = status(ended.code, std::move(ended.message));
       } else if (const char* why = plan.accept(plan.call, ended.payload)) {
