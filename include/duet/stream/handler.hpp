@@ -1,7 +1,15 @@
 #pragma once
 
-#include <duet/rpc/router.hpp>
+#include <duet/codec/codec.hpp>
+#include <duet/rpc/context.hpp>
+#include <duet/rpc/detail/answering.hpp>
+#include <duet/rpc/detail/async_request.hpp>
+#include <duet/rpc/detail/handler_shape.hpp>
+#include <duet/rpc/detail/server_hooks.hpp>
+#include <duet/rpc/detail/typed_handler.hpp>
+#include <duet/rpc/method.hpp>
 #include <duet/session/detail/session_core.hpp>
+#include <duet/session/detail/spawned.hpp>
 #include <duet/stream/io.hpp>
 #include <duet/stream/stream.hpp>
 
