@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <duet/loop/event_loop.hpp>
 
 #include <cstdint>
@@ -32,14 +34,7 @@ class keepalive {
   void heard() noexcept { ++m_reads; }
 
   /// The timer fired: what to do now.
-  [[nodiscard]] keepalive_step due() noexcept {
-    if (m_reads != m_reads_seen) {
-      m_reads_seen = m_reads;
-      m_ping_outstanding = false;
-      return keepalive_step::wait;
-    }
-    return m_ping_outstanding ? keepalive_step::peer_dead : keepalive_step::ping;
-  }
+  [[nodiscard]] keepalive_step due() noexcept;
 
   /// The id of the next ping; the ping counts as sent and outstanding (even
   /// when it could not be queued: the timeout still applies).
@@ -62,3 +57,21 @@ class keepalive {
 };
 
 }  // namespace duet::inline v0::detail
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0::detail {
+
+DUET_INLINE keepalive_step keepalive::due() noexcept {
+  if (m_reads != m_reads_seen) {
+    m_reads_seen = m_reads;
+    m_ping_outstanding = false;
+    return keepalive_step::wait;
+  }
+  return m_ping_outstanding ? keepalive_step::peer_dead : keepalive_step::ping;
+}
+
+}  // namespace duet::inline v0::detail
+#endif

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <cstdint>
 
 namespace duet::inline v0::detail {
@@ -57,37 +59,14 @@ class lifecycle {
 
   /// This side sends goaway: open -> draining, peer_going_away(_flushing)
   /// -> both_going_away(_flushing).
-  bool start_draining() noexcept {
-    switch (m_state) {
-      case connection_state::open: m_state = connection_state::draining; return true;
-      case connection_state::peer_going_away: m_state = connection_state::both_going_away; return true;
-      case connection_state::peer_going_away_flushing:
-        m_state = connection_state::both_going_away_flushing;
-        return true;
-      default: return false;
-    }
-  }
+  bool start_draining() noexcept;
 
   /// The peer sent goaway: open -> peer_going_away, draining(_flushing) ->
   /// both_going_away(_flushing).
-  bool peer_said_goaway() noexcept {
-    switch (m_state) {
-      case connection_state::open: m_state = connection_state::peer_going_away; return true;
-      case connection_state::draining: m_state = connection_state::both_going_away; return true;
-      case connection_state::draining_flushing: m_state = connection_state::both_going_away_flushing; return true;
-      default: return false;
-    }
-  }
+  bool peer_said_goaway() noexcept;
 
   /// Nothing is in flight any more after a goaway: X -> X_flushing.
-  bool start_flushing() noexcept {
-    switch (m_state) {
-      case connection_state::draining: m_state = connection_state::draining_flushing; return true;
-      case connection_state::peer_going_away: m_state = connection_state::peer_going_away_flushing; return true;
-      case connection_state::both_going_away: m_state = connection_state::both_going_away_flushing; return true;
-      default: return false;
-    }
-  }
+  bool start_flushing() noexcept;
 
   /// Any state but closed -> closed.
   bool close() noexcept {
@@ -101,3 +80,41 @@ class lifecycle {
 };
 
 }  // namespace duet::inline v0::detail
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0::detail {
+
+DUET_INLINE bool lifecycle::start_draining() noexcept {
+  switch (m_state) {
+    case connection_state::open: m_state = connection_state::draining; return true;
+    case connection_state::peer_going_away: m_state = connection_state::both_going_away; return true;
+    case connection_state::peer_going_away_flushing:
+      m_state = connection_state::both_going_away_flushing;
+      return true;
+    default: return false;
+  }
+}
+
+DUET_INLINE bool lifecycle::peer_said_goaway() noexcept {
+  switch (m_state) {
+    case connection_state::open: m_state = connection_state::peer_going_away; return true;
+    case connection_state::draining: m_state = connection_state::both_going_away; return true;
+    case connection_state::draining_flushing: m_state = connection_state::both_going_away_flushing; return true;
+    default: return false;
+  }
+}
+
+DUET_INLINE bool lifecycle::start_flushing() noexcept {
+  switch (m_state) {
+    case connection_state::draining: m_state = connection_state::draining_flushing; return true;
+    case connection_state::peer_going_away: m_state = connection_state::peer_going_away_flushing; return true;
+    case connection_state::both_going_away: m_state = connection_state::both_going_away_flushing; return true;
+    default: return false;
+  }
+}
+
+}  // namespace duet::inline v0::detail
+#endif

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <cstdint>
 
 namespace duet::inline v0::detail {
@@ -34,27 +36,40 @@ class running_requests {
 
   /// A cancel frame for `id`: advisory (docs/protocol.md), so an id that is
   /// not running (finished, or served by a plain handler) is ignored.
-  void cancel(std::uint32_t id) noexcept {
-    for (running_request* r = m_head; r != nullptr; r = r->next) {
-      if (r->id == id) {
-        r->on_cancel(*r);
-        return;
-      }
-    }
-  }
+  void cancel(std::uint32_t id) noexcept;
 
   /// The connection ended: every handler still running serves a connection
   /// that is gone, so each is told to stop.
-  void cancel_all() noexcept {
-    for (running_request* r = m_head; r != nullptr;) {
-      running_request* next = r->next;  // read first: a handler may end, and unlink itself, meanwhile
-      r->on_cancel(*r);
-      r = next;
-    }
-  }
+  void cancel_all() noexcept;
 
  private:
   running_request* m_head = nullptr;
 };
 
 }  // namespace duet::inline v0::detail
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0::detail {
+
+DUET_INLINE void running_requests::cancel(std::uint32_t id) noexcept {
+  for (running_request* r = m_head; r != nullptr; r = r->next) {
+    if (r->id == id) {
+      r->on_cancel(*r);
+      return;
+    }
+  }
+}
+
+DUET_INLINE void running_requests::cancel_all() noexcept {
+  for (running_request* r = m_head; r != nullptr;) {
+    running_request* next = r->next;  // read first: a handler may end, and unlink itself, meanwhile
+    r->on_cancel(*r);
+    r = next;
+  }
+}
+
+}  // namespace duet::inline v0::detail
+#endif
