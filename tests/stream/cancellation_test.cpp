@@ -10,10 +10,12 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <stop_token>
+#include <string>
 
 using namespace stream_methods;
 using namespace std::chrono_literals;
@@ -22,6 +24,32 @@ namespace {
 
 inline constexpr duet::method<"stream.refuse", duet::stream<int>(int)> refuse;
 inline constexpr duet::method<"stream.picky", int(duet::stream<int>)> picky;
+
+// A client stream's value whose encoding throws something that is not a
+// std::exception once part of the response's payload is written.
+struct fragile {
+  int fail = 0;
+};
+
+}  // namespace
+
+template <>
+struct duet::codec<fragile> {
+  static constexpr std::size_t min_encoded_size = 1;
+  static void encode(byte_writer& w, const fragile& f) {
+    duet::encode(w, std::string(64, 'x'));
+    if (f.fail != 0) throw 42;
+    duet::encode(w, f.fail);
+  }
+  static bool decode(byte_reader& r, fragile& f) {
+    std::string filler;
+    return duet::decode(r, filler) && duet::decode(r, f.fail);
+  }
+};
+
+namespace {
+
+inline constexpr duet::method<"stream.fragile", fragile(duet::stream<int>)> fragile_sum;
 
 // Lets the loop run until `done()` or a bounded number of turns passed.
 template <class Done>
@@ -165,6 +193,33 @@ TEST_CASE("a handler's error ends the stream with its status at the caller", "[s
     duet::result<int> value = co_await p.finish();
     REQUIRE_FALSE(value.has_value());
     CHECK(value.error().code() == duet::status_code::failed_precondition);
+    co_await client.close();
+  });
+}
+
+TEST_CASE("a client stream's value that fails to encode ends the stream internal and the connection goes on",
+          "[stream]") {
+  rig r;
+  r.router.on(fragile_sum, [](duet::stream_reader<int>& in) -> duet::task<fragile> {
+    std::optional<int> first = co_await in.next();
+    co_return fragile{first.value_or(0)};
+  });
+  r.run([&]() -> duet::task<void> {
+    auto client = r.connect();
+    auto s = co_await client.open(fragile_sum);
+    const bool sent = co_await s.send(1);
+    CHECK(sent);
+    duet::result<fragile> odd = co_await s.finish();
+    REQUIRE_FALSE(odd.has_value());
+    CHECK(odd.error().code() == duet::status_code::internal);
+    // Nothing of the abandoned response reached the wire.
+    auto t = co_await client.open(fragile_sum);
+    const bool sent_again = co_await t.send(0);
+    CHECK(sent_again);
+    duet::result<fragile> fine = co_await t.finish();
+    REQUIRE(fine.has_value());
+    CHECK(fine->fail == 0);
+    CHECK(client.is_open());
     co_await client.close();
   });
 }
