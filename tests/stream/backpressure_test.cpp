@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <duet/detail/endian.hpp>
 #include <duet/wire/decoder.hpp>
 #include <duet/wire/encoder.hpp>
 #include <duet/wire/native.hpp>
@@ -60,10 +61,23 @@ std::uint64_t messages_within(std::uint32_t window) {
   return n;
 }
 
-duet::byte_vector streams_hello(std::uint32_t window) {
+/// A peer's hello announcing `window`, then the opening of stream 5 of
+/// `blobs` for messages of `size` bytes.
+duet::byte_vector open_blobs(std::uint32_t window, std::uint32_t size) {
   duet::byte_vector out;
   duet::encode_hello(out, duet::hello_message{duet::default_max_frame_size, 100, duet::feature_streams, window});
+  duet::byte_vector args;
+  duet::byte_writer w(args);
+  duet::encode(w, size);
+  duet::encode_frame(out, duet::frame_header{duet::frame_kind::request, duet::flag_stream, 0, 5, blobs.id, 0, 0}, {},
+                     args);
   return out;
+}
+
+duet::task<bool> write_all(duet::memory_stream& to, const duet::byte_vector& bytes) {
+  const duet::const_buffer piece(bytes);
+  const duet::io_result wr = co_await to.write(std::span<const duet::const_buffer>(&piece, 1));
+  co_return !wr.error;
 }
 
 }  // namespace
@@ -151,15 +165,9 @@ TEST_CASE("a stream's sender waits while the connection's output is full, and go
     const std::size_t frame = frame_bytes(std::string(size, 'b'));
     auto [near_end, far_end] = duet::make_memory_pair(r.loop, transport);
     r.connections.spawn(r.server.serve_connection(std::move(far_end)));
-    duet::byte_vector bytes = streams_hello(64u << 20);
-    duet::byte_vector args;
-    duet::byte_writer w(args);
-    duet::encode(w, size);
-    duet::encode_frame(bytes, duet::frame_header{duet::frame_kind::request, duet::flag_stream, 0, 5, blobs.id, 0, 0},
-                       {}, args);
-    const duet::const_buffer piece(bytes);
-    const duet::io_result wr = co_await near_end.write(std::span<const duet::const_buffer>(&piece, 1));
-    REQUIRE_FALSE(wr.error);
+    const duet::byte_vector opening = open_blobs(64u << 20, size);
+    const bool written = co_await write_all(near_end, opening);
+    REQUIRE(written);
     for (int turns = 0; turns < 2000; ++turns) co_await r.loop.schedule();
     // In the transport, in the write under way, and queued (each batch at
     // most one message past the limit).
@@ -178,6 +186,48 @@ TEST_CASE("a stream's sender waits while the connection's output is full, and go
       REQUIRE(log.sent <= bound + read / frame + 1);
     }
     CHECK(log.sent > stalled);
+    near_end.close();
+  });
+}
+
+TEST_CASE("a sender whose last message took its credit below zero waits until grants bring it above zero",
+          "[stream]") {
+  // A peer with a window of 100 bytes, granting in pieces smaller than a
+  // message: the first 1 KiB message goes (credit 100 - 1028), the second
+  // only once the grants add up to more than what the first took.
+  rig r;
+  blob_log log;
+  serve_blobs(r.router, log);
+  r.run([&]() -> duet::task<void> {
+    auto [near_end, far_end] = duet::make_memory_pair(r.loop);
+    r.connections.spawn(r.server.serve_connection(std::move(far_end)));
+    const std::uint32_t size = 1000;
+    const std::size_t frame = frame_bytes(std::string(size, 'b'));
+    const duet::byte_vector opening = open_blobs(100, size);
+    auto grant = [](std::uint32_t n) {
+      duet::byte_vector out;
+      std::byte payload[4];
+      duet::detail::store_le32(payload, n);
+      duet::encode_frame(out, duet::frame_header{duet::frame_kind::credit, 0, 0, 5, 0, 0, 0}, {}, payload);
+      return out;
+    };
+    bool written = co_await write_all(near_end, opening);
+    REQUIRE(written);
+    for (int turns = 0; turns < 200; ++turns) co_await r.loop.schedule();
+    CHECK(log.sent == 1);
+    // Short of what the first message took below zero: still waiting.
+    const std::uint32_t short_of_zero = static_cast<std::uint32_t>(frame - 100);
+    const duet::byte_vector first_grant = grant(short_of_zero);
+    written = co_await write_all(near_end, first_grant);
+    REQUIRE(written);
+    for (int turns = 0; turns < 200; ++turns) co_await r.loop.schedule();
+    CHECK(log.sent == 1);
+    // One more byte: the credit is above zero, the next message goes.
+    const duet::byte_vector last_grant = grant(1);
+    written = co_await write_all(near_end, last_grant);
+    REQUIRE(written);
+    for (int turns = 0; turns < 200 && log.sent < 2; ++turns) co_await r.loop.schedule();
+    CHECK(log.sent == 2);
     near_end.close();
   });
 }

@@ -103,6 +103,17 @@ void serve_deaf(rig& r) {
   });
 }
 
+// A hello, the opening of stream 5 of `deaf`, and a first message that
+// leaves 1 byte of the server's window (default_stream_window bytes, and
+// nobody grants more).
+duet::byte_vector deaf_stream_with_one_byte_left() {
+  duet::byte_vector bytes = streams_hello();
+  put(bytes, duet::frame_kind::request, duet::flag_stream, 5, deaf.id, {}, {});
+  const duet::byte_vector first(duet::default_stream_window - duet::frame_header_size - 1, std::byte{1});
+  put(bytes, duet::frame_kind::stream_data, 0, 5, 0, {}, first);
+  return bytes;
+}
+
 duet::task<void> still_serves(rig& r) {
   auto client = r.connect();
   auto s = co_await client.open(sum);
@@ -159,14 +170,10 @@ TEST_CASE("messages beyond the credit given are a protocol error", "[stream][bad
   serve_stream_methods(r.router);
   serve_deaf(r);
   r.run([&]() -> duet::task<void> {
-    duet::byte_vector bytes = streams_hello();
-    put(bytes, duet::frame_kind::request, duet::flag_stream, 5, deaf.id, {}, {});
-    // The server's window is default_stream_window bytes, and nobody
-    // grants more: a first message leaves 1 byte of credit, a second (of
-    // any size) may still go and takes it below zero, a third may not.
-    const duet::byte_vector first(duet::default_stream_window - duet::frame_header_size - 1, std::byte{1});
+    // A second message (of any size) may still go and takes the credit
+    // below zero, a third may not.
+    duet::byte_vector bytes = deaf_stream_with_one_byte_left();
     const duet::byte_vector eight(8, std::byte{1});
-    put(bytes, duet::frame_kind::stream_data, 0, 5, 0, {}, first);
     put(bytes, duet::frame_kind::stream_data, 0, 5, 0, {}, eight);
     put(bytes, duet::frame_kind::stream_data, 0, 5, 0, {}, eight);
     const bool closed = co_await server_closes(r, std::move(bytes));
@@ -180,12 +187,9 @@ TEST_CASE("a message may go while any credit is left, whatever its size", "[stre
   serve_stream_methods(r.router);
   serve_deaf(r);
   r.run([&]() -> duet::task<void> {
-    duet::byte_vector bytes = streams_hello();
-    put(bytes, duet::frame_kind::request, duet::flag_stream, 5, deaf.id, {}, {});
-    // 1 byte of credit left, then a message of 64 KiB: both within the rules.
-    const duet::byte_vector first(duet::default_stream_window - duet::frame_header_size - 1, std::byte{1});
+    // 1 byte of credit left, then a message of 64 KiB: within the rules.
+    duet::byte_vector bytes = deaf_stream_with_one_byte_left();
     const duet::byte_vector large(64 * 1024, std::byte{1});
-    put(bytes, duet::frame_kind::stream_data, 0, 5, 0, {}, first);
     put(bytes, duet::frame_kind::stream_data, 0, 5, 0, {}, large);
     put_add(bytes, 7);
     const bool answered = co_await server_answers(r, std::move(bytes), 7);

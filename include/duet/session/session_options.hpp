@@ -51,7 +51,9 @@ struct session_options {
   /// Bytes of encoded frames waiting for the writer past which new calls
   /// wait for room, and stream senders wait in `send` until the writer has
   /// taken the output: bounds memory when the peer reads slowly, and keeps
-  /// a stream from encoding far ahead of the socket.
+  /// a stream from encoding far ahead of the socket. (While the writer is
+  /// not writing, stream senders already wait at 64 KiB, or at this limit
+  /// if smaller, so that it starts.)
   std::size_t max_queued_bytes = std::size_t{8} << 20;
 
   /// Bytes of encoded answers (responses, error responses, pongs) waiting

@@ -12,6 +12,7 @@
 #include <duet/wire/encoder.hpp>
 #include <duet/wire/metadata.hpp>
 
+#include <algorithm>
 #include <coroutine>
 #include <exception>
 #include <string>
@@ -418,8 +419,18 @@ DUET_INLINE void stream_table::consumed(session_core& s, stream_channel& ch, std
   s.wake_writer();
 }
 
+DUET_INLINE bool stream_table::output_has_room(const session_core& s) noexcept {
+  const write_queue& q = s.m_frames.queue();
+  // While the writer writes, senders may queue up to the limit; while it
+  // does not (it waits for output, or is about to run), one batch is
+  // enough to let it start: the first messages leave at once.
+  const std::size_t limit =
+      q.writing() ? s.m_options.max_queued_bytes : std::min(s.m_options.max_queued_bytes, write_batch_bytes);
+  return q.queued_bytes() < limit;
+}
+
 DUET_INLINE bool stream_table::may_send(const session_core& s, const stream_channel& ch) const noexcept {
-  return ch.outbound.can_send() && s.m_frames.queue().queued_bytes() < s.m_options.max_queued_bytes;
+  return ch.outbound.can_send() && output_has_room(s);
 }
 
 DUET_INLINE void stream_table::wait_to_send(session_core& s, stream_channel& ch, std::coroutine_handle<> sender) {
@@ -430,7 +441,9 @@ DUET_INLINE void stream_table::wait_to_send(session_core& s, stream_channel& ch,
 }
 
 DUET_INLINE void stream_table::credit_arrived(session_core& s, stream_channel& ch) {
-  if (s.m_frames.queue().queued_bytes() >= s.m_options.max_queued_bytes) {
+  // A grant smaller than what the last message took below zero: still waiting.
+  if (!ch.outbound.can_send()) return;
+  if (!output_has_room(s)) {
     wait_for_room(ch);
     return;
   }

@@ -121,8 +121,15 @@ class stream_table {
 
   // ---- the typed layer: both sides ------------------------------------------
 
+  /// Bytes of output past which a stream sender lets a writer that is not
+  /// writing start, rather than queue more: the first messages of a stream
+  /// leave after at most this much encoding, not after its whole credit.
+  static constexpr std::size_t write_batch_bytes = 64 * 1024;
+
   /// Whether a message of `ch` may be sent now: it has credit, and the
-  /// connection's queued output is under `session_options::max_queued_bytes`.
+  /// connection's queued output has room: under
+  /// `session_options::max_queued_bytes` while the writer writes, under
+  /// `write_batch_bytes` (or that limit, if smaller) while it does not.
   [[nodiscard]] bool may_send(const session_core& s, const stream_channel& ch) const noexcept;
 
   /// The sender of `ch`, which may not send now (`may_send`), suspends as
@@ -157,8 +164,11 @@ class stream_table {
   // Resumes, in order, every coroutine waiting on `ch` (taken first).
   void wake_all(stream_channel& ch, bool inline_resume, session_core& s);
 
-  // The sender of `ch` got credit: resumed now if the output has room, else
-  // it waits for room.
+  // Whether the connection's output has room for a stream message (may_send).
+  [[nodiscard]] static bool output_has_room(const session_core& s) noexcept;
+
+  // The sender of `ch`, waiting for credit, got some: resumed now if its
+  // credit is above zero and the output has room; waits for room if not.
   void credit_arrived(session_core& s, stream_channel& ch);
 
   // The list of senders waiting for room in the output.
