@@ -92,8 +92,8 @@ class send_awaiter {
     return true;
   }
 
-  void await_suspend(std::coroutine_handle<> awaiting) {
-    m_ch->session->streams().wait_to_send(*m_ch->session, *m_ch, awaiting);
+  void await_suspend(std::coroutine_handle<> awaiting) noexcept {
+    m_ch->session->streams().wait_to_send(*m_ch, awaiting);
   }
 
   bool await_resume() {

@@ -215,9 +215,9 @@ DUET_INLINE void stream_table::on_response(session_core& s, pending_call& call, 
 }
 
 DUET_INLINE void stream_table::wake_all(stream_channel& ch, bool inline_resume, session_core& s) {
+  if (ch.waiting_room) stop_waiting_for_room(ch);
   // Taken first: a resumed coroutine may end the stream's owner, after
   // which nothing here touches the channel.
-  if (ch.waiting_room) stop_waiting_for_room(ch);
   std::coroutine_handle<> handles[4] = {std::exchange(ch.opener, {}), std::exchange(ch.reader, {}),
                                         std::exchange(ch.writer, {}), std::exchange(ch.finisher, {})};
   if (handles[1] && ch.delivered == stream_channel::delivery::none) ch.delivered = stream_channel::delivery::end;
@@ -433,11 +433,11 @@ DUET_INLINE bool stream_table::may_send(const session_core& s, const stream_chan
   return ch.outbound.can_send() && output_has_room(s);
 }
 
-DUET_INLINE void stream_table::wait_to_send(session_core& s, stream_channel& ch, std::coroutine_handle<> sender) {
+DUET_INLINE void stream_table::wait_to_send(stream_channel& ch, std::coroutine_handle<> sender) noexcept {
   ch.writer = sender;
   // Without credit it waits for a credit frame (route); with credit, the
-  // output is full: it waits for the writer to take it.
-  if (ch.outbound.can_send() && s.is_open()) wait_for_room(ch);
+  // output has no room: it waits for the writer to take it.
+  if (ch.outbound.can_send()) wait_for_room(ch);
 }
 
 DUET_INLINE void stream_table::credit_arrived(session_core& s, stream_channel& ch) {

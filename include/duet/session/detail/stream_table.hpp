@@ -135,7 +135,7 @@ class stream_table {
   /// The sender of `ch`, which may not send now (`may_send`), suspends as
   /// `sender`: it is resumed once it has credit and the output has room,
   /// or once the stream ended.
-  void wait_to_send(session_core& s, stream_channel& ch, std::coroutine_handle<> sender);
+  void wait_to_send(stream_channel& ch, std::coroutine_handle<> sender) noexcept;
 
   /// Sends one message of `ch`, which has credit (`send_credit::can_send`),
   /// and takes the frame's bytes off that credit: ok, or why not (encoding
