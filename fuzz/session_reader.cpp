@@ -19,6 +19,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -102,7 +103,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   duet::byte_vector bytes;
   // An even first byte starts with a valid hello, so the rest reaches the
   // request path instead of failing the handshake every time; a multiple of
-  // 4 announces streams too, with a small window (1 to 8), so the stream
+  // 4 announces streams too, with a small window (1 to 8 bytes: every
+  // message the server sends takes its credit below zero), so the stream
   // frames that follow reach the streams instead of the negotiation check.
   if (size > 0 && data[0] % 2 == 0) {
     duet::hello_message hello{};
@@ -127,7 +129,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   router.on(feed_stream, &feed_some);
   router.on(sum_stream, &sum_all);
   router.on(echo_stream, &echo_all);
-  duet::server server(loop, router);
+  // A window of a few small messages, so the input's stream messages run
+  // out of credit (a protocol error) or are granted more.
+  duet::server_options options;
+  options.session.stream_window = 100;
+  duet::server server(loop, router, std::move(options));
   loop.block_on(serve_one(loop, server, std::move(bytes)));
   return 0;
 }

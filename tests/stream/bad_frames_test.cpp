@@ -56,6 +56,64 @@ duet::task<bool> server_closes(rig& r, duet::byte_vector bytes) {
   co_return closed;
 }
 
+// Appends a call of add(20, 22) with `id`.
+void put_add(duet::byte_vector& out, std::uint32_t id) {
+  duet::byte_vector args;
+  duet::byte_writer w(args);
+  duet::encode(w, 20);
+  duet::encode(w, 22);
+  put(out, duet::frame_kind::request, 0, id, add.id, {}, args);
+}
+
+// Writes `bytes` to a new connection of the server and reads until the
+// answer to request `id` (an add of 20 and 22) comes: true if it did, with 42.
+duet::task<bool> server_answers(rig& r, duet::byte_vector bytes, std::uint32_t id) {
+  auto [near_end, far_end] = duet::make_memory_pair(r.loop);
+  r.connections.spawn(r.server.serve_connection(std::move(far_end)));
+  const duet::const_buffer piece(bytes);
+  const duet::io_result wr = co_await near_end.write(std::span<const duet::const_buffer>(&piece, 1));
+  REQUIRE_FALSE(wr.error);
+  duet::frame_decoder decoder;
+  bool answered = false;
+  for (int reads = 0; reads < 100 && !answered; ++reads) {
+    const duet::mutable_buffer room = decoder.prepare(4096);
+    const duet::io_result got = co_await near_end.read_some(room);
+    if (got.error || got.bytes == 0) break;
+    decoder.commit(got.bytes);
+    duet::frame_view f{};
+    while (decoder.next(f) == duet::decode_status::frame) {
+      if (f.header.kind != duet::frame_kind::response) continue;
+      CHECK(f.header.id == id);
+      CHECK(f.header.status == 0);
+      int value = 0;
+      CHECK(duet::decode_all(f.payload, value));
+      CHECK(value == 42);
+      answered = true;
+    }
+  }
+  near_end.close();
+  co_return answered;
+}
+
+// Serves `deaf`, which reads nothing: no credit is ever granted back.
+void serve_deaf(rig& r) {
+  r.router.on(deaf, [&r](duet::call_context& ctx, duet::stream_reader<std::uint64_t>&) -> duet::task<int> {
+    (void)co_await r.loop.sleep_for(std::chrono::seconds(10), ctx.stop_token());
+    co_return 0;
+  });
+}
+
+// A hello, the opening of stream 5 of `deaf`, and a first message that
+// leaves 1 byte of the server's window (default_stream_window bytes, and
+// nobody grants more).
+duet::byte_vector deaf_stream_with_one_byte_left() {
+  duet::byte_vector bytes = streams_hello();
+  put(bytes, duet::frame_kind::request, duet::flag_stream, 5, deaf.id, {}, {});
+  const duet::byte_vector first(duet::default_stream_window - duet::frame_header_size - 1, std::byte{1});
+  put(bytes, duet::frame_kind::stream_data, 0, 5, 0, {}, first);
+  return bytes;
+}
+
 duet::task<void> still_serves(rig& r) {
   auto client = r.connect();
   auto s = co_await client.open(sum);
@@ -110,21 +168,32 @@ TEST_CASE("each malformed stream frame closes its connection and the server serv
 TEST_CASE("messages beyond the credit given are a protocol error", "[stream][bad-input]") {
   rig r;
   serve_stream_methods(r.router);
-  // Reads nothing: no credit is ever granted back.
-  r.router.on(deaf, [&r](duet::call_context& ctx, duet::stream_reader<std::uint64_t>&) -> duet::task<int> {
-    (void)co_await r.loop.sleep_for(std::chrono::seconds(10), ctx.stop_token());
-    co_return 0;
-  });
+  serve_deaf(r);
   r.run([&]() -> duet::task<void> {
-    duet::byte_vector bytes = streams_hello();
-    put(bytes, duet::frame_kind::request, duet::flag_stream, 5, deaf.id, {}, {});
+    // A second message (of any size) may still go and takes the credit
+    // below zero, a third may not.
+    duet::byte_vector bytes = deaf_stream_with_one_byte_left();
     const duet::byte_vector eight(8, std::byte{1});
-    // The server's window is 32 by default, and nobody granted more.
-    for (std::uint32_t i = 0; i < duet::default_stream_window + 1; ++i)
-      put(bytes, duet::frame_kind::stream_data, 0, 5, 0, {}, eight);
+    put(bytes, duet::frame_kind::stream_data, 0, 5, 0, {}, eight);
+    put(bytes, duet::frame_kind::stream_data, 0, 5, 0, {}, eight);
     const bool closed = co_await server_closes(r, std::move(bytes));
     CHECK(closed);
     co_await still_serves(r);
+  });
+}
+
+TEST_CASE("a message may go while any credit is left, whatever its size", "[stream][bad-input]") {
+  rig r;
+  serve_stream_methods(r.router);
+  serve_deaf(r);
+  r.run([&]() -> duet::task<void> {
+    // 1 byte of credit left, then a message of 64 KiB: within the rules.
+    duet::byte_vector bytes = deaf_stream_with_one_byte_left();
+    const duet::byte_vector large(64 * 1024, std::byte{1});
+    put(bytes, duet::frame_kind::stream_data, 0, 5, 0, {}, large);
+    put_add(bytes, 7);
+    const bool answered = co_await server_answers(r, std::move(bytes), 7);
+    CHECK(answered);
   });
 }
 
@@ -132,8 +201,6 @@ TEST_CASE("stream frames for unknown or ended streams are dropped, counted, and 
   rig r;
   serve_stream_methods(r.router);
   r.run([&]() -> duet::task<void> {
-    auto [near_end, far_end] = duet::make_memory_pair(r.loop);
-    r.connections.spawn(r.server.serve_connection(std::move(far_end)));
     duet::byte_vector bytes = streams_hello();
     const duet::byte_vector eight(8, std::byte{1});
     const duet::byte_vector grant = credit_payload(4);
@@ -142,35 +209,9 @@ TEST_CASE("stream frames for unknown or ended streams are dropped, counted, and 
     put(bytes, duet::frame_kind::credit, duet::flag_from_callee, 79, 0, {}, grant);
     put(bytes, duet::frame_kind::credit, 0, 80, 0, {}, grant);
     // Then a plain call, which must be answered.
-    duet::byte_vector args;
-    duet::byte_writer w(args);
-    duet::encode(w, 20);
-    duet::encode(w, 22);
-    put(bytes, duet::frame_kind::request, 0, 9, add.id, {}, args);
-    const duet::const_buffer piece(bytes);
-    const duet::io_result wr = co_await near_end.write(std::span<const duet::const_buffer>(&piece, 1));
-    REQUIRE_FALSE(wr.error);
-    duet::frame_decoder decoder;
-    bool answered = false;
-    for (int reads = 0; reads < 100 && !answered; ++reads) {
-      const duet::mutable_buffer room = decoder.prepare(4096);
-      const duet::io_result got = co_await near_end.read_some(room);
-      REQUIRE_FALSE(got.error);
-      REQUIRE(got.bytes > 0);
-      decoder.commit(got.bytes);
-      duet::frame_view f{};
-      while (decoder.next(f) == duet::decode_status::frame) {
-        if (f.header.kind != duet::frame_kind::response) continue;
-        CHECK(f.header.id == 9);
-        CHECK(f.header.status == 0);
-        int value = 0;
-        CHECK(duet::decode_all(f.payload, value));
-        CHECK(value == 42);
-        answered = true;
-      }
-    }
+    put_add(bytes, 9);
+    const bool answered = co_await server_answers(r, std::move(bytes), 9);
     CHECK(answered);
-    near_end.close();
   });
 }
 

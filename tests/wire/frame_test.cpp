@@ -84,12 +84,13 @@ TEST_CASE("each flag is accepted only on the kinds it belongs to", "[wire]") {
 
 TEST_CASE("a stream's frames have exactly the documented bytes", "[wire]") {
   // The example of docs/protocol.md, section 12: a server stream of method
-  // "feed" with call id 5, to a caller whose hello announced a window of 2.
+  // "feed" with call id 5, to a caller whose hello announced a window of 25
+  // bytes (one message of one byte: 24 + 1), which grants those 25 again.
   byte_vector out;
   encode_frame(out, frame_header{frame_kind::request, flag_stream, 0, 5, detail::fnv1a_32("feed"), 0, 1}, {},
                bytes({0x03}));
   encode_frame(out, frame_header{frame_kind::stream_data, flag_from_callee, 0, 5, 0, 0, 1}, {}, bytes({0x2a}));
-  encode_frame(out, frame_header{frame_kind::credit, 0, 0, 5, 0, 0, 4}, {}, bytes({0x01, 0, 0, 0}));
+  encode_frame(out, frame_header{frame_kind::credit, 0, 0, 5, 0, 0, 4}, {}, bytes({0x19, 0, 0, 0}));
   encode_frame(out, frame_header{frame_kind::stream_data, flag_from_callee, 0, 5, 0, 0, 1}, {}, bytes({0x2b}));
   encode_frame(out, frame_header{frame_kind::response, 0, 0, 5, 0, 0, 0}, {}, {});
   const byte_vector expected = bytes({
@@ -100,11 +101,11 @@ TEST_CASE("a stream's frames have exactly the documented bytes", "[wire]") {
       0x44, 0x55, 0x01, 0x05, 0x02, 0x00, 0x00, 0x00,  // stream_data, flag_from_callee
       0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // id 5, method 0
       0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,  // no metadata, payload 1 byte
-      0x2a,                                            // one message: 42
+      0x2a,                                            // one message: 42 (25 bytes of credit)
       0x44, 0x55, 0x01, 0x0b, 0x00, 0x00, 0x00, 0x00,  // credit from the caller
       0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // id 5
       0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00,  // payload 4 bytes
-      0x01, 0x00, 0x00, 0x00,                          // 1 more message
+      0x19, 0x00, 0x00, 0x00,                          // 25 more bytes
       0x44, 0x55, 0x01, 0x05, 0x02, 0x00, 0x00, 0x00,  // stream_data, flag_from_callee
       0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // id 5, method 0
       0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,  // no metadata, payload 1 byte

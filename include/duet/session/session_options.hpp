@@ -49,7 +49,11 @@ struct session_options {
   std::uint32_t max_in_flight = 16384;
 
   /// Bytes of encoded frames waiting for the writer past which new calls
-  /// wait for room: bounds memory when the peer reads slowly.
+  /// wait for room, and stream senders wait in `send` until the writer has
+  /// taken the output: bounds memory when the peer reads slowly, and keeps
+  /// a stream from encoding far ahead of the socket. (While the writer is
+  /// not writing, stream senders already wait at 64 KiB, or at this limit
+  /// if smaller, so that it starts.)
   std::size_t max_queued_bytes = std::size_t{8} << 20;
 
   /// Bytes of encoded answers (responses, error responses, pongs) waiting
@@ -80,9 +84,14 @@ struct session_options {
   /// end at once with `unimplemented`.
   bool streams = true;
 
-  /// The stream messages this side accepts per stream direction before it
-  /// grants more credit (its hello's `stream_window`, 0 taken as 1): what a
-  /// slow consumer holds at most per stream.
+  /// The bytes of stream messages this side accepts per stream direction
+  /// before it grants more credit (its hello's `stream_window`, 0 taken as
+  /// 1; docs/streams.md, "Flow control"). Each message counts its payload
+  /// plus 24 bytes (its frame's header), so empty messages count too. A
+  /// slow consumer holds at most this plus one message per stream; a
+  /// window much smaller than a message costs a round trip per message
+  /// (any message still goes through: a sender with credit left may send
+  /// one of any size). Credit is granted once half the window was consumed.
   std::uint32_t stream_window = default_stream_window;
 };
 

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -161,9 +162,10 @@ class typed_caller_stream_state final : public caller_stream_value<Result> {
 /// response carries (a client stream's value, else void).
 ///
 /// - `next()` yields the next message, or nothing once the stream ended.
-/// - `send(v)` waits for credit and queues `v`; false once the stream ended
-///   or this side finished. Throws `rpc_error` for a message larger than
-///   the peer accepts. Pass a value that outlives the `co_await`.
+/// - `send(v)` waits for credit (and for room in the connection's output)
+///   and queues `v`; false once the stream ended or this side finished.
+///   Throws `rpc_error` for a message larger than the peer accepts. Pass a
+///   value that outlives the `co_await`.
 /// - `finish()` says this side sends no more (for a client or
 ///   bidirectional stream), drops messages it has not read, waits for the
 ///   end, and yields the final value (a client stream's) or status.
@@ -354,8 +356,8 @@ DUET_INLINE bool caller_stream_state::finishing() {
   s.streams().half_close(s, ch);
   ch.discarding = true;
   while (!ch.queue.empty()) {
-    ch.queue.pop();
-    s.streams().consumed(s, ch);
+    const std::size_t bytes = ch.queue.pop();
+    s.streams().consumed(s, ch, bytes);
   }
   return ch.closed();
 }

@@ -5,6 +5,7 @@
 #include <duet/status.hpp>
 
 #include <coroutine>
+#include <cstddef>
 #include <optional>
 #include <utility>
 
@@ -36,8 +37,8 @@ class next_awaiter {
     if (!ch.queue.empty()) {
       m_got = decode_message<T>(&m_value.emplace(), ch.queue.front()) ? stream_channel::delivery::message
                                                                        : stream_channel::delivery::undecodable;
-      ch.queue.pop();
-      ch.session->streams().consumed(*ch.session, ch);
+      const std::size_t bytes = ch.queue.pop();
+      ch.session->streams().consumed(*ch.session, ch, bytes);
       return true;
     }
     if (ch.inbound_ended || ch.closed()) {
@@ -72,25 +73,28 @@ class next_awaiter {
   stream_channel::delivery m_got = stream_channel::delivery::none;
 };
 
-/// `co_await send(v)` on one side of a stream: waits for credit, then
-/// queues the message; false once the stream ended (or this side's
-/// messages did). Throws `rpc_error` when the message cannot be sent
-/// (larger than the peer accepts, or encoding threw).
+/// `co_await send(v)` on one side of a stream: waits for credit and for
+/// room in the connection's output, then queues the message; false once
+/// the stream ended (or this side's messages did). Throws `rpc_error` when
+/// the message cannot be sent (larger than the peer accepts, or encoding
+/// threw).
 template <class T>
 class send_awaiter {
  public:
   send_awaiter(stream_channel& ch, const T& value) noexcept : m_ch(&ch), m_value(&value) {}
 
   bool await_ready() {
-    // Sent at once when there is credit: the value is read before any
-    // suspension.
+    // Sent at once when there is credit and room: the value is read before
+    // any suspension.
     if (!open()) return true;
-    if (!m_ch->outbound.can_send()) return false;
+    if (!m_ch->session->streams().may_send(*m_ch->session, *m_ch)) return false;
     m_sent = put();
     return true;
   }
 
-  void await_suspend(std::coroutine_handle<> awaiting) noexcept { m_ch->writer = awaiting; }
+  void await_suspend(std::coroutine_handle<> awaiting) noexcept {
+    m_ch->session->streams().wait_to_send(*m_ch, awaiting);
+  }
 
   bool await_resume() {
     if (m_sent) return true;
@@ -108,7 +112,6 @@ class send_awaiter {
 
   bool put() {
     stream_channel& ch = *m_ch;
-    (void)ch.outbound.consume();
     status s = ch.session->streams().send(*ch.session, ch, &encode_message<T>, m_value);
     if (!s.ok()) throw rpc_error(std::move(s));
     return true;
@@ -126,7 +129,9 @@ class send_awaiter {
 ///     co_await out.send(tick{...});   // false once the stream is over
 ///
 /// `send` waits while the caller has granted no credit (a slow consumer
-/// holds the handler back, not the connection), and yields false once the
+/// holds the handler back, not the connection) and while the connection's
+/// queued output is at `session_options::max_queued_bytes` (the handler
+/// runs no further ahead of the socket), and yields false once the
 /// stream ended: the caller cancelled, the deadline passed, the connection
 /// closed. It throws `duet::rpc_error` for a message larger than the caller
 /// accepts. Pass a value that outlives the `co_await` (a named local).

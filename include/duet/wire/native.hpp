@@ -43,13 +43,14 @@ static_assert(wire_protocol<native_protocol>);
 /// bytes of version 1.
 inline constexpr std::uint64_t feature_streams = std::uint64_t{1} << 0;
 
-/// The stream window a duet peer announces unless told otherwise: the
-/// messages it accepts per stream direction before it grants more credit.
-/// 32 keeps a stream of 64 KiB chunks to at most 2 MiB queued at a slow
-/// consumer, while a fast one grants every 16 messages, so credit costs
-/// under 2 bytes per message and covers a loopback round trip at a million
-/// messages per second.
-inline constexpr std::uint32_t default_stream_window = 32;
+/// The stream window a duet peer announces unless told otherwise: the bytes
+/// of stream_data frames (header included) it accepts per stream direction
+/// before it grants more credit (docs/protocol.md, 12.3). 1 MiB: a receiver
+/// grants every 512 KiB, which covers a round trip at several GB/s, so
+/// neither 40-byte frames (one 28-byte credit frame per 13,000 of them) nor
+/// 64 KiB chunks (8 in flight per grant) wait for credit on a fast link;
+/// and a slow consumer holds at most 1 MiB plus one message per stream.
+inline constexpr std::uint32_t default_stream_window = std::uint32_t{1} << 20;
 
 /// What a hello frame says: the limits its sender accepts.
 struct hello_message {
@@ -63,9 +64,10 @@ struct hello_message {
   /// Optional features the sender supports (`feature_streams`); unknown
   /// bits are ignored. Both sides use the intersection.
   std::uint64_t features = 0;
-  /// With `feature_streams`: the stream messages the sender accepts per
-  /// stream direction before it grants more credit (more than 0). Not on the
-  /// wire, and 0 when decoded, without the feature.
+  /// With `feature_streams`: the bytes of stream_data frames (24-byte
+  /// header and payload) the sender accepts per stream direction before it
+  /// grants more credit (more than 0). Not on the wire, and 0 when decoded,
+  /// without the feature.
   std::uint32_t stream_window = 0;
 
   friend constexpr bool operator==(const hello_message&, const hello_message&) = default;

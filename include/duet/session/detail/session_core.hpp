@@ -289,11 +289,12 @@ class session_core {
   [[nodiscard]] bool has_output() const noexcept { return !m_frames.queue().empty(); }
 
   /// The writer takes everything queued, as one gather list (see
-  /// write_queue::take); callers waiting for room may go on. The list and
-  /// what it views stay valid until `output_written()`.
+  /// write_queue::take); callers and stream senders waiting for room may go
+  /// on. The list and what it views stay valid until `output_written()`.
   [[nodiscard]] std::span<const const_buffer> take_output() {
     const std::span<const const_buffer> gather = m_frames.queue().take();
     admit_queued();
+    m_streams.on_output_taken(*this);
     return gather;
   }
 

@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
-#include <vector>
 
 namespace duet::inline v0::detail {
 
@@ -33,9 +32,12 @@ enum class stream_phase : std::uint8_t {
   closed,       ///< ended: the final status is known; no frame flows any more
 };
 
-/// Messages that arrived while no consumer waited: copies, at most the
-/// receive window's count of them. Each slot keeps its capacity, so a
-/// stream in steady state queues without allocating.
+/// Messages that arrived while no consumer waited: copies, one after the
+/// other in one buffer (each behind its length), at most the receive
+/// window's bytes of them. The buffer keeps its capacity, and the messages
+/// consumed at its front are reclaimed by moving the rest down once they
+/// are as many bytes as the rest, so a stream in steady state queues
+/// without allocating and the buffer stays within twice what it holds.
 class message_queue {
  public:
   [[nodiscard]] bool empty() const noexcept { return m_count == 0; }
@@ -44,36 +46,52 @@ class message_queue {
   /// Bytes of the messages queued now.
   [[nodiscard]] std::size_t bytes() const noexcept { return m_bytes; }
 
-  /// Copies `message` to the back; `window` is the most it will ever hold.
-  void push(const_buffer message, std::uint32_t window) {
-    if (m_slots.size() < window) m_slots.resize(window);
-    byte_vector& slot = m_slots[(m_head + m_count) % m_slots.size()];
-    slot.resize(message.size());
-    if (!message.empty()) std::memcpy(slot.data(), message.data(), message.size());
+  /// Copies `message` to the back. Views of messages already popped end.
+  void push(const_buffer message) {
+    if (m_head != 0 && m_head >= m_data.size() - m_head) {
+      const std::size_t live = m_data.size() - m_head;
+      if (live != 0) std::memmove(m_data.data(), m_data.data() + m_head, live);
+      m_data.resize(live);
+      m_head = 0;
+    }
+    const std::size_t at = m_data.size();
+    const auto length = static_cast<std::uint32_t>(message.size());  // a frame's payload: below 2^32
+    m_data.resize(at + sizeof length + message.size());
+    std::memcpy(m_data.data() + at, &length, sizeof length);
+    if (!message.empty()) std::memcpy(m_data.data() + at + sizeof length, message.data(), message.size());
     ++m_count;
     m_bytes += message.size();
   }
 
-  /// The oldest message; precondition: not empty.
-  [[nodiscard]] const_buffer front() const noexcept { return m_slots[m_head]; }
+  /// The oldest message, valid until the next push; precondition: not empty.
+  [[nodiscard]] const_buffer front() const noexcept {
+    std::uint32_t length = 0;
+    std::memcpy(&length, m_data.data() + m_head, sizeof length);
+    return const_buffer(m_data.data() + m_head + sizeof length, length);
+  }
 
-  void pop() noexcept {
-    m_bytes -= m_slots[m_head].size();
-    m_head = (m_head + 1) % static_cast<std::uint32_t>(m_slots.size());
-    --m_count;
+  /// Removes the oldest message and returns its size in bytes;
+  /// precondition: not empty.
+  std::size_t pop() noexcept {
+    const std::size_t length = front().size();
+    m_head += sizeof(std::uint32_t) + length;
+    m_bytes -= length;
+    if (--m_count == 0) clear();
+    return length;
   }
 
   void clear() noexcept {
+    m_data.clear();
     m_head = 0;
     m_count = 0;
     m_bytes = 0;
   }
 
  private:
-  std::vector<byte_vector> m_slots;
-  std::uint32_t m_head = 0;
+  byte_vector m_data;        // [u32 length][bytes] per message, the oldest at m_head
+  std::size_t m_head = 0;    // where the oldest message begins
   std::uint32_t m_count = 0;
-  std::size_t m_bytes = 0;
+  std::size_t m_bytes = 0;   // message bytes, lengths not counted
 };
 
 /// One stream at one side of a connection: its phase, both directions'
@@ -101,7 +119,9 @@ struct stream_channel {
   void* target = nullptr;
   enum class delivery : std::uint8_t { none, message, undecodable, end } delivered = delivery::none;
 
-  std::coroutine_handle<> writer;    // a sender waiting for credit
+  std::coroutine_handle<> writer;    // a sender waiting for credit or for room in the output
+  stream_channel* next_waiting_room = nullptr;  // in the session's list of senders waiting for room
+  bool waiting_room = false;                    // in that list
   std::coroutine_handle<> finisher;  // the caller waiting for the final status
   std::coroutine_handle<> opener;    // the caller waiting for its request to go out
 

@@ -12,6 +12,7 @@
 #include <duet/wire/encoder.hpp>
 #include <duet/wire/metadata.hpp>
 
+#include <algorithm>
 #include <coroutine>
 #include <exception>
 #include <string>
@@ -161,6 +162,7 @@ DUET_INLINE void stream_table::cancel(session_core& s, stream_channel& ch, statu
   s.finish(call, code, std::string(why));
   ch.phase = stream_phase::closed;
   ch.inbound_ended = true;
+  ch.queue.clear();  // ended here, not by the peer: what it sent is not wanted
   ch.code = code;
   ch.message = std::string(why);
   s.admit_queued();
@@ -178,6 +180,7 @@ DUET_INLINE void stream_table::on_local_end(session_core& s, call_operation& cal
   ch.cancel_sent = true;
   ch.phase = stream_phase::closed;
   ch.inbound_ended = true;
+  ch.queue.clear();  // ended here (deadline, connection lost): unread messages are dropped
   ch.code = call.code;
   ch.message = call.message;
   wake_all(ch, true, s);
@@ -212,6 +215,7 @@ DUET_INLINE void stream_table::on_response(session_core& s, call_operation& call
 }
 
 DUET_INLINE void stream_table::wake_all(stream_channel& ch, bool inline_resume, session_core& s) {
+  if (ch.waiting_room) stop_waiting_for_room(ch);
   // Taken first: a resumed coroutine may end the stream's owner, after
   // which nothing here touches the channel.
   std::coroutine_handle<> handles[4] = {std::exchange(ch.opener, {}), std::exchange(ch.reader, {}),
@@ -248,6 +252,7 @@ DUET_INLINE void stream_table::begin_served(session_core& s, stream_channel& ch)
 }
 
 DUET_INLINE void stream_table::end_served(stream_channel& ch) noexcept {
+  if (ch.waiting_room) stop_waiting_for_room(ch);
   if (m_slots.empty()) return;
   const std::size_t mask = m_slots.size() - 1;
   for (std::size_t i = ch.id & mask; m_slots[i] != nullptr; i = (i + 1) & mask) {
@@ -289,6 +294,7 @@ DUET_INLINE void stream_table::close_served(session_core& s, stream_channel& ch,
   if (ch.closed()) return;
   ch.phase = stream_phase::closed;
   ch.inbound_ended = true;
+  ch.queue.clear();  // the caller went away: its unread messages are dropped
   ch.code = code;
   ch.message = std::string(why);
   wake_all(ch, false, s);
@@ -333,7 +339,7 @@ DUET_INLINE void stream_table::route(session_core& s, const frame_view& frame) {
         s.shutdown(status_code::protocol_error, "a stream message after its sender's stream_end");
         return;
       }
-      if (!ch->inbound.receive()) {
+      if (!ch->inbound.receive(frame_header_size + frame.payload.size())) {
         s.shutdown(status_code::protocol_error, "a stream message sent without credit");
         return;
       }
@@ -366,16 +372,16 @@ DUET_INLINE void stream_table::route(session_core& s, const frame_view& frame) {
       }
       const std::uint32_t n = load_le32(frame.payload.data());
       if (n == 0) {
-        s.shutdown(status_code::protocol_error, "a credit frame granting 0 messages");
+        s.shutdown(status_code::protocol_error, "a credit frame granting 0 bytes");
         return;
       }
       stream_channel* ch = owner_of(s, h);
       if (ch == nullptr) return;
       if (!ch->outbound.grant(n)) {
-        s.shutdown(status_code::protocol_error, "a credit frame granting more than 2^32 - 1 messages");
+        s.shutdown(status_code::protocol_error, "a credit frame taking the credit past 2^32 - 1 bytes");
         return;
       }
-      if (ch->writer) std::exchange(ch->writer, {}).resume();
+      if (ch->writer && !ch->waiting_room) credit_arrived(s, *ch);
       return;
     }
     default: return;
@@ -384,7 +390,7 @@ DUET_INLINE void stream_table::route(session_core& s, const frame_view& frame) {
 
 DUET_INLINE void stream_table::deliver(session_core& s, stream_channel& ch, const_buffer payload) {
   if (ch.discarding) {
-    consumed(s, ch);
+    consumed(s, ch, payload.size());
     return;
   }
   if (ch.reader && ch.queue.empty()) {
@@ -392,15 +398,15 @@ DUET_INLINE void stream_table::deliver(session_core& s, stream_channel& ch, cons
     // consumer, resumed here, next suspends.
     ch.delivered = ch.decode(ch.target, payload) ? stream_channel::delivery::message
                                                   : stream_channel::delivery::undecodable;
-    consumed(s, ch);
+    consumed(s, ch, payload.size());
     std::exchange(ch.reader, {}).resume();
     return;
   }
-  ch.queue.push(payload, ch.inbound.window());
+  ch.queue.push(payload);
 }
 
-DUET_INLINE void stream_table::consumed(session_core& s, stream_channel& ch) {
-  ch.inbound.consume();
+DUET_INLINE void stream_table::consumed(session_core& s, stream_channel& ch, std::size_t payload_bytes) {
+  ch.inbound.consume(frame_header_size + payload_bytes);
   const std::uint32_t n = ch.inbound.take_grant();
   // The peer sends nothing more once its side ended: no credit to give.
   if (n == 0 || ch.inbound_ended || ch.closed() || !s.is_open()) return;
@@ -411,6 +417,66 @@ DUET_INLINE void stream_table::consumed(session_core& s, stream_channel& ch) {
                             ch.id, 0, 0, 0},
                {}, grant);
   s.wake_writer();
+}
+
+DUET_INLINE bool stream_table::output_has_room(const session_core& s) noexcept {
+  const write_queue& q = s.m_frames.queue();
+  // While the writer writes, senders may queue up to the limit; while it
+  // does not (it waits for output, or is about to run), one batch is
+  // enough to let it start: the first messages leave at once.
+  const std::size_t limit =
+      q.writing() ? s.m_options.max_queued_bytes : std::min(s.m_options.max_queued_bytes, write_batch_bytes);
+  return q.queued_bytes() < limit;
+}
+
+DUET_INLINE bool stream_table::may_send(const session_core& s, const stream_channel& ch) const noexcept {
+  return ch.outbound.can_send() && output_has_room(s);
+}
+
+DUET_INLINE void stream_table::wait_to_send(stream_channel& ch, std::coroutine_handle<> sender) noexcept {
+  ch.writer = sender;
+  // Without credit it waits for a credit frame (route); with credit, the
+  // output has no room: it waits for the writer to take it.
+  if (ch.outbound.can_send()) wait_for_room(ch);
+}
+
+DUET_INLINE void stream_table::credit_arrived(session_core& s, stream_channel& ch) {
+  // A grant smaller than what the last message took below zero: still waiting.
+  if (!ch.outbound.can_send()) return;
+  if (!output_has_room(s)) {
+    wait_for_room(ch);
+    return;
+  }
+  std::exchange(ch.writer, {}).resume();
+}
+
+DUET_INLINE void stream_table::wait_for_room(stream_channel& ch) noexcept {
+  ch.waiting_room = true;
+  ch.next_waiting_room = m_room_waiters;
+  m_room_waiters = &ch;
+}
+
+DUET_INLINE void stream_table::stop_waiting_for_room(stream_channel& ch) noexcept {
+  for (stream_channel** link = &m_room_waiters; *link != nullptr; link = &(*link)->next_waiting_room) {
+    if (*link == &ch) {
+      *link = ch.next_waiting_room;
+      break;
+    }
+  }
+  ch.next_waiting_room = nullptr;
+  ch.waiting_room = false;
+}
+
+DUET_INLINE void stream_table::wake_room_waiters(session_core& s) {
+  // Through the loop: this runs inside the writer, which must write what
+  // it took before the senders queue more. The handles are taken first, so
+  // a stream that ends meanwhile does not resume its sender a second time.
+  while (stream_channel* ch = m_room_waiters) {
+    m_room_waiters = ch->next_waiting_room;
+    ch->next_waiting_room = nullptr;
+    ch->waiting_room = false;
+    if (std::coroutine_handle<> h = std::exchange(ch->writer, {})) s.loop().post(h);
+  }
 }
 
 DUET_INLINE status stream_table::send(session_core& s, stream_channel& ch, message_encoder encode,
@@ -436,6 +502,7 @@ DUET_INLINE status stream_table::send(session_core& s, stream_channel& ch, messa
   store_frame_header(out.data() + start,
                      frame_header{frame_kind::stream_data, static_cast<std::uint16_t>(ch.callee ? flag_from_callee : 0),
                                   0, ch.id, 0, 0, static_cast<std::uint32_t>(body)});
+  (void)ch.outbound.consume(frame_header_size + body);
   s.wake_writer();
   return {};
 }

@@ -7,6 +7,7 @@
 #include <duet/wire/frame.hpp>
 #include <duet/wire/native.hpp>
 
+#include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -34,7 +35,8 @@ class stream_table {
 
   /// Whether this side announces streams in its hello.
   [[nodiscard]] bool enabled() const noexcept { return m_enabled; }
-  /// The window this side announces: messages it accepts per stream direction.
+  /// The window this side announces: the bytes of stream_data frames it
+  /// accepts per stream direction.
   [[nodiscard]] std::uint32_t window() const noexcept { return m_window; }
   /// Whether the peer's hello has arrived.
   [[nodiscard]] bool peer_known() const noexcept { return m_peer_known; }
@@ -66,8 +68,9 @@ class stream_table {
   void on_response(session_core& s, call_operation& call, const frame_view& frame);
 
   /// Caller stream `call` ended on this side (its deadline, the end of the
-  /// connection, a cancel): tells the peer when the request went out, and
-  /// wakes whoever waits on the stream. The call's code and message say why.
+  /// connection, a cancel): tells the peer when the request went out, drops
+  /// the messages not read yet, and wakes whoever waits on the stream. The
+  /// call's code and message say why.
   void on_local_end(session_core& s, call_operation& call);
 
   /// Caller stream `call`, which waited for room, was admitted and its
@@ -76,6 +79,12 @@ class stream_table {
 
   /// The session is ending: callers still waiting for the hello end.
   void on_shutdown(session_core& s);
+
+  /// The writer took the queued output: senders that waited for room in
+  /// it go on (through the loop). Cheap when none waits.
+  void on_output_taken(session_core& s) {
+    if (m_room_waiters != nullptr) wake_room_waiters(s);
+  }
 
   // ---- the typed layer: callers -----------------------------------------------
 
@@ -92,7 +101,8 @@ class stream_table {
   void half_close(session_core& s, stream_channel& ch);
 
   /// The caller gives up on `ch`: a cancel goes to the peer if the request
-  /// went out, and the stream ends here with `code`. No-op once closed.
+  /// went out, and the stream ends here with `code`; messages not read yet
+  /// are dropped. No-op once closed.
   void cancel(session_core& s, stream_channel& ch, status_code code, std::string_view why);
 
   // ---- the typed layer: callees -----------------------------------------------
@@ -105,19 +115,36 @@ class stream_table {
   void end_served(stream_channel& ch) noexcept;
 
   /// Ends served stream `ch` here (its caller cancelled, its deadline
-  /// passed, the connection ended) and wakes, through the loop, whoever
-  /// waits on it.
+  /// passed, the connection ended), drops the messages not read yet, and
+  /// wakes, through the loop, whoever waits on it.
   void close_served(session_core& s, stream_channel& ch, status_code code, std::string_view why);
 
   // ---- the typed layer: both sides ------------------------------------------
 
-  /// Sends one message of `ch`, whose credit the sender took: ok, or why
-  /// not (encoding threw, the message is larger than the peer accepts).
+  /// Bytes of output past which a stream sender lets a writer that is not
+  /// writing start, rather than queue more: the first messages of a stream
+  /// leave after at most this much encoding, not after its whole credit.
+  static constexpr std::size_t write_batch_bytes = 64 * 1024;
+
+  /// Whether a message of `ch` may be sent now: it has credit, and the
+  /// connection's queued output has room: under
+  /// `session_options::max_queued_bytes` while the writer writes, under
+  /// `write_batch_bytes` (or that limit, if smaller) while it does not.
+  [[nodiscard]] bool may_send(const session_core& s, const stream_channel& ch) const noexcept;
+
+  /// The sender of `ch`, which may not send now (`may_send`), suspends as
+  /// `sender`: it is resumed once it has credit and the output has room,
+  /// or once the stream ended.
+  void wait_to_send(stream_channel& ch, std::coroutine_handle<> sender) noexcept;
+
+  /// Sends one message of `ch`, which has credit (`send_credit::can_send`),
+  /// and takes the frame's bytes off that credit: ok, or why not (encoding
+  /// threw, the message is larger than the peer accepts; no credit is taken).
   status send(session_core& s, stream_channel& ch, message_encoder encode, const void* value);
 
-  /// The consumer of `ch` took one message (from the queue or in place):
-  /// grants credit when it is due.
-  void consumed(session_core& s, stream_channel& ch);
+  /// The consumer of `ch` took one message of `payload_bytes` (from the
+  /// queue or in place): grants credit when it is due.
+  void consumed(session_core& s, stream_channel& ch, std::size_t payload_bytes);
 
  private:
   // A removed slot of the served-stream table.
@@ -135,7 +162,19 @@ class stream_table {
   stream_channel* owner_of(session_core& s, const frame_header& h) noexcept;
 
   // Resumes, in order, every coroutine waiting on `ch` (taken first).
-  static void wake_all(stream_channel& ch, bool inline_resume, session_core& s);
+  void wake_all(stream_channel& ch, bool inline_resume, session_core& s);
+
+  // Whether the connection's output has room for a stream message (may_send).
+  [[nodiscard]] static bool output_has_room(const session_core& s) noexcept;
+
+  // The sender of `ch`, waiting for credit, got some: resumed now if its
+  // credit is above zero and the output has room; waits for room if not.
+  void credit_arrived(session_core& s, stream_channel& ch);
+
+  // The list of senders waiting for room in the output.
+  void wait_for_room(stream_channel& ch) noexcept;
+  void stop_waiting_for_room(stream_channel& ch) noexcept;
+  void wake_room_waiters(session_core& s);
 
   bool m_enabled;
   std::uint32_t m_window;
@@ -147,6 +186,7 @@ class stream_table {
   std::size_t m_tombstones = 0;
   std::vector<stream_channel*> m_slots;  // null: free; tombstone(): removed
   stream_channel* m_hello_waiters = nullptr;
+  stream_channel* m_room_waiters = nullptr;  // senders with credit, waiting for room in the output
 };
 
 }  // namespace duet::inline v0::detail

@@ -47,6 +47,9 @@ class write_queue {
   /// Bytes queued for the writer, borrowed runs included.
   [[nodiscard]] std::size_t queued_bytes() const noexcept { return m_out.size() + m_view_bytes; }
 
+  /// Whether the writer holds a batch it took and has not finished writing.
+  [[nodiscard]] bool writing() const noexcept { return !m_gather.empty(); }
+
   /// A borrower for the byte_writer of a frame being appended: it takes a
   /// request's long runs when `call` is set (the call's arguments), and runs
   /// that lie in the reader's buffer. Valid until the next call of this.
