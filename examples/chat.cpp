@@ -92,7 +92,7 @@ duet::task<void> tell(member& me, duet::stream_writer<msg>& out) {
 // ---- the clients ------------------------------------------------------------
 
 // What `co_await client.open(chat)` yields: messages both ways, then a status.
-using chat_stream = duet::client_stream<msg, msg, void>;
+using chat_stream = duet::client_stream_of<decltype(chat)>;
 
 duet::task<void> say_lines(chat_stream& room, int lines) {
   for (int i = 0; i < lines; ++i) {

@@ -28,7 +28,7 @@ inline constexpr duet::method<"ticker.feed", duet::stream<tick>(query)> feed;
 
 // What `co_await client.open(feed, q)` yields: the client sends nothing, receives ticks, and the
 // feed ends with a status only.
-using tick_stream = duet::client_stream<void, tick, void>;
+using tick_stream = duet::client_stream_of<decltype(feed)>;
 
 // The price of tick `seq`, made up but the same on both sides, so the client can check it.
 double price_at(std::uint64_t seq) { return 100.0 + static_cast<double>((seq * 37) % 11) * 0.25; }

@@ -18,7 +18,8 @@ namespace {
 
 template <class Client>
 duet::task<void> server_stream_delivers_in_order(Client& client, std::uint64_t n) {
-  auto s = co_await client.open(count, n);
+  // Named through client_stream_of: the alias must be what open() yields.
+  duet::client_stream_of<decltype(count)> s = co_await client.open(count, n);
   std::uint64_t expected = 0;
   bool in_order = true;
   for (;;) {
@@ -36,7 +37,7 @@ duet::task<void> server_stream_delivers_in_order(Client& client, std::uint64_t n
 
 template <class Client>
 duet::task<void> client_stream_gets_its_value(Client& client, std::uint64_t n) {
-  auto s = co_await client.open(sum);
+  duet::client_stream_of<decltype(sum)> s = co_await client.open(sum);
   for (std::uint64_t i = 1; i <= n; ++i) {
     const bool sent = co_await s.send(i);
     REQUIRE(sent);
@@ -48,7 +49,7 @@ duet::task<void> client_stream_gets_its_value(Client& client, std::uint64_t n) {
 
 template <class Client>
 duet::task<void> bidi_stream_echoes(Client& client, int n) {
-  auto s = co_await client.open(echo);
+  duet::client_stream_of<decltype(echo)> s = co_await client.open(echo);
   for (int i = 0; i < n; ++i) {
     const std::string message = "message number " + std::to_string(i);
     const bool sent = co_await s.send(message);

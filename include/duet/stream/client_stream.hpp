@@ -6,6 +6,7 @@
 #include <duet/result.hpp>
 #include <duet/rpc/call.hpp>
 #include <duet/rpc/detail/connection_slot.hpp>
+#include <duet/rpc/method.hpp>
 #include <duet/session/call_options.hpp>
 #include <duet/session/detail/session_core.hpp>
 #include <duet/status.hpp>
@@ -242,6 +243,17 @@ class client_stream {
 
   std::unique_ptr<detail::caller_stream_state, void (*)(detail::caller_stream_state*)> m_state;
 };
+
+/// The stream `co_await client.open(m, ...)` yields for a stream method of
+/// type `Method`, to name it where `auto` does not reach (a member, a
+/// parameter):
+///
+///     duet::client_stream_of<decltype(feed)> s = co_await client.open(feed, q);
+template <method_descriptor Method>
+  requires(std::remove_cvref_t<Method>::kind != method_kind::unary)
+using client_stream_of = client_stream<typename std::remove_cvref_t<Method>::caller_message,
+                                       typename std::remove_cvref_t<Method>::callee_message,
+                                       typename std::remove_cvref_t<Method>::result_type>;
 
 namespace detail {
 
