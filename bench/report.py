@@ -564,8 +564,11 @@ def render(args):
     w("")
     w("### Allocations per stream message\n")
     if stream_alloc:
-        counts = sorted({num(r.get("messages")) for r in allocs if r.get("scenario") in STREAM_LABEL
-                         and r.get("side") == "client" and r.get("messages") is not None})
+        counts = {}  # scenario -> the messages its client received, per run
+        for r in allocs:
+            if r.get("scenario") in STREAM_LABEL and r.get("side") == "client" and r.get("messages") is not None:
+                counts.setdefault(r["scenario"], []).append(num(r["messages"]))
+        counts = [f"{s} {' / '.join(v)}" for s, v in sorted(counts.items(), key=lambda kv: scenario_key(kv[0]))]
         w("The same kind of dedicated runs for the stream scenarios: the client counts every `operator new` from "
           "the streams' opening (their state, once per stream, included) to the last message, the server from its "
           "first message sent to SIGTERM; both divide by the messages after that point. Messages the client "
