@@ -648,7 +648,7 @@ def render(args):
             r = instructions.get(peer)
             base = INSTRUCTIONS_BASELINE[peer]
             if r is None or "error" in r:
-                rows.append([peer, "not measured" if r is None else f"FAILED ({r.get('error')})", "", base[0], base[1],
+                rows.append([peer, "not measured" if r is None else f"FAILED ({r.get('error')})", "", num(base[0]), num(base[1]),
                              f"`{r['command']}`" if r else ""])
             else:
                 rows.append([f"**{peer}**" if peer == DUET else peer, num(r["server"]), num(r["client"]),
