@@ -542,23 +542,23 @@ def render(args):
         w("Not measured (no stream results from the kit).\n")
 
     # ---- allocations
+    def alloc_figures(table, labels, count, count_header, kit_key, stream):
+        """The dedicated runs' table, then the client's figure from the kit's runs."""
+        rows = [[labels.get(s, s), num(a.get("client"), 2), num(a.get("server"), 2), num(a.get(count))]
+                for s, a in sorted(table.items(), key=lambda kv: scenario_key(kv[0]))]
+        w(md_table(["scenario", "client", "server", count_header], rows, ["---", "---:", "---:", "---:"]))
+        kit_client = {s: med(s, DUET, kit_key) for s in kit.scenarios(stream=stream)}
+        if any(v is not None for v in kit_client.values()):
+            w("\nThe client's figure in the kit's runs (median): " + ", ".join(
+                f"{s} {v:.2f}" for s, v in kit_client.items() if v is not None) + ".")
+
     w("## Allocations per call\n")
     if alloc:
         w("From dedicated duet runs (one pinned server and client per scenario, the kit's parameters) with a "
           "replaced global `operator new` in both binaries: the client counts from the end of its warm-up to the "
           "end of the timed phase, the server from its first call served to SIGTERM; both divide by calls. "
           "The client's figure includes what the benchmark itself allocates (see `bench/README.md`).\n")
-        rows = []
-        for s in sorted(alloc):
-            a = alloc[s]
-            rows.append([SCENARIO_LABEL.get(s, s), num(a.get("client"), 2), num(a.get("server"), 2),
-                         num(a.get("server_calls"))])
-        w(md_table(["scenario", "client", "server", "calls the server counted"], rows,
-                   ["---", "---:", "---:", "---:"]))
-        kit_client = {s: med(s, DUET, "allocs_per_call") for s in kit.scenarios()}
-        if any(v is not None for v in kit_client.values()):
-            w("\nThe client's figure in the kit's runs (median): " + ", ".join(
-                f"{s} {v:.2f}" for s, v in kit_client.items() if v is not None) + ".")
+        alloc_figures(alloc, SCENARIO_LABEL, "server_calls", "calls the server counted", "allocs_per_call", False)
     else:
         w("Not measured.")
     w("")
@@ -573,14 +573,8 @@ def render(args):
           "the streams' opening (their state, once per stream, included) to the last message, the server from its "
           "first message sent to SIGTERM; both divide by the messages after that point. Messages the client "
           f"received per run: {', '.join(counts) or 'n/a'}.\n")
-        rows = [[STREAM_LABEL.get(s, s), num(a.get("client"), 2), num(a.get("server"), 2), num(a.get("server_messages"))]
-                for s, a in sorted(stream_alloc.items(), key=lambda kv: scenario_key(kv[0]))]
-        w(md_table(["scenario", "client", "server", "messages the server counted"], rows,
-                   ["---", "---:", "---:", "---:"]))
-        kit_client = {s: med(s, DUET, "allocs_per_message") for s in kit.scenarios(stream=True)}
-        if any(v is not None for v in kit_client.values()):
-            w("\nThe client's figure in the kit's runs (median): " + ", ".join(
-                f"{s} {v:.2f}" for s, v in kit_client.items() if v is not None) + ".")
+        alloc_figures(stream_alloc, STREAM_LABEL, "server_messages", "messages the server counted",
+                      "allocs_per_message", True)
     else:
         w("Not measured.")
     w("")
