@@ -617,10 +617,13 @@ def render(args):
         failed = sum(sweep.failed.values())
         if failed:
             w(f"\n{failed} sweep runs FAILED (see the results file).")
-        if os.path.exists(args.image):
+        # Only this run's plot: an image left by an earlier run would show other numbers.
+        plotted = any(st.get("step") == "plot" and st.get("exit", 0) == 0 for st in steps)
+        if plotted and os.path.exists(args.image):
             w(f"\n![calls per second against calls in flight]({rel(args.image)})\n")
         else:
-            w(f"\n(No plot: `{rel(args.image)}` was not made; see `bench/plot.sh`.)\n")
+            w(f"\n(No plot: this run did not make `{relative(os.path.abspath(args.image))}`; see `bench/plot.sh`, "
+              "which needs gnuplot.)\n")
         w("p50 latency (µs, median) at each level:\n")
         rows = [[level] + [num(sweep.med(f"sweep-{level}", p, "p50_us"), 1) for p in peers] for level in levels]
         w(md_table(["in flight"] + peers, rows, ["---:"] + ["---:"] * len(peers)))
