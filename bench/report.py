@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """Turns one regeneration's raw results into docs/performance.md (driven by bench/report.sh).
 
-    report.py context DIR             records the machine, g++, duet's commit and the knobs in DIR/context.json
+    report.py context DIR [--kit KIT --peers-build DIR]
+                                      records the machine, g++, duet's commit, the knobs and the paths
+                                      (to write them relative to the repository) in DIR/context.json
     report.py sweep-data SWEEP.jsonl  prints the sweep's medians as a gnuplot data table (for plot.sh)
     report.py render DIR --out FILE --image PNG --notes NOTES
                                       writes the report from DIR's files:
       context.json   machine and settings (from `context`)
       steps.jsonl    {"step","seconds","exit"} per step report.sh ran
       commands.sh    the commands report.sh ran, in order
-      kit.jsonl      the peer kit's results file (run.sh with duet as the extra peer)
+      peers.json     {"present","missing"}: the kit's peers that had binaries, and those that had not
+      kit.jsonl      the peer kit's results file (run.sh with duet as the extra peer; unary A-D and
+                     stream S, L, M records)
       allocs.jsonl   dedicated duet runs: the client's JSON line and the server's allocs line
       sweep.jsonl    bench/sweep.sh's results
+      instructions.jsonl  bench/instructions.sh per peer: {"peer","server","client","command"}
       compile.json   bench/compile_time.sh's JSON line (optional)
       memory.jsonl   duet_bench_memory's JSON lines (optional)
 Standard library only.
@@ -19,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -31,8 +37,32 @@ SCENARIO_LABEL = {
     "C": "C: 8 connections × 16 in flight, 16 B",
     "D": "D: 1 connection, 16 in flight, 64 KiB",
 }
+STREAM_LABEL = {
+    "S": "S: 1 stream, 1,000,000 messages of 16 B",
+    "L": "L: 1 stream, 20,000 messages of 64 KiB",
+    "M": "M: 8 connections × 1 stream, 250,000 messages of 16 B each",
+}
 SATURATED_FROM = 16  # the sweep's levels at and above this are compared for the part-4 target
 SWEEP_TOLERANCE = 0.90  # a level may be this fraction of the best smaller level (the VM drifts)
+
+# Issue 11's "no slower than before": the report before issue 11, read off docs/performance.md as
+# committed in 8a41111 (measured at duet 4a4dd48; raw results bench/results/2026-12-02T160628Z).
+# Medians of 7 kit runs (unary) and 5 sweep runs: (duet, raw_epoll) calls/s.
+PREVIOUS = {
+    "report": "8a41111",
+    "measured_at": "4a4dd48",
+    "unary": {"A": (11329, 11341), "B": (709586, 707040), "C": (1771599, 1941497), "D": (59449, 57585)},
+    "sweep": {256: (1880638, 2480278), 4096: (5791101, 11713640)},
+    "compile_seconds": 5.73,
+}
+# A unary ratio to the floor counts as no slower than before at this fraction of the previous one or
+# more: the two reports ran hours apart on a VM whose speed drifts by tens of percent, and even
+# within one run a ratio moves by a few percent from run to run.
+UNARY_TOLERANCE = 0.95
+# Issue 11's baseline for instructions per call (bench/instructions.sh, scenario B's shape), and
+# its targets: duet's server within 250 and its client within 300 instructions of the floor's.
+INSTRUCTIONS_BASELINE = {"raw_epoll": (16, 352), "duet": (431, 1252)}
+INSTRUCTIONS_MARGIN = {"server": 250, "client": 300}
 
 
 # ---------------------------------------------------------------- reading
@@ -84,8 +114,13 @@ class Results:
             else:
                 self.good[key].append(r)
 
-    def scenarios(self):
-        return sorted({s for s, _ in self.good}, key=scenario_key)
+        # Scenarios whose records are streams ("mode": "stream"), failed runs included.
+        self.stream = {r.get("scenario") for r in records if r.get("mode") == "stream"}
+
+    def scenarios(self, stream=False):
+        """The unary scenarios, or with stream=True the stream ones, in order."""
+        found = {s for s, _ in self.good} | {s for s, _ in self.failed}
+        return sorted((s for s in found if (s in self.stream) == stream), key=scenario_key)
 
     def peers(self, scenario=None):
         found = {p for s, p in self.good if scenario is None or s == scenario}
@@ -99,10 +134,15 @@ class Results:
         return f"{ok}" + (f" ({bad} FAILED)" if bad else "")
 
 
+SCENARIO_ORDER = "ABCDSLM"
+
+
 def scenario_key(s):
     if s and s.startswith("sweep-"):
-        return (1, int(s[6:]))
-    return (0, s or "")
+        return (1, int(s[6:]), "")
+    if s and len(s) == 1 and s in SCENARIO_ORDER:
+        return (0, SCENARIO_ORDER.index(s), "")
+    return (0, len(SCENARIO_ORDER), s or "")
 
 
 # ---------------------------------------------------------------- formatting
@@ -175,7 +215,10 @@ def cmd_context(args):
         "dirty": [e[3:] for e in dirty.split("\0") if len(e) > 3 and e[2] == " "],
         "glibc_tunables": os.environ.get("GLIBC_TUNABLES", ""),
         "knobs": {k: os.environ[k] for k in ("RUNS", "PEERS", "SCENARIOS", "SWEEP_PEERS", "LEVELS", "SWEEP_RUNS",
-                                              "ALLOC_RUNS", "STEPS", "CALLS") if k in os.environ},
+                                              "ALLOC_RUNS", "STREAM_MESSAGES", "COMPILE_RUNS", "STEPS", "CALLS",
+                                              "KIT_BUILD") if k in os.environ},
+        # Where things were, to write paths relative to the repository in the report.
+        "paths": {"repo": repo, "kit": args.kit or "", "peers_build": args.peers_build or ""},
     }
     with open(os.path.join(args.dir, "context.json"), "w") as f:
         json.dump(ctx, f, indent=1)
@@ -228,8 +271,23 @@ def render(args):
     commands = open(os.path.join(d, "commands.sh")).read().strip() if os.path.exists(
         os.path.join(d, "commands.sh")) else ""
     notes = open(args.notes).read() if args.notes and os.path.exists(args.notes) else ""
+    peers = read_json(os.path.join(d, "peers.json")) or {}
+    instructions = instructions_table(read_jsonl(os.path.join(d, "instructions.jsonl")))
+    paths = dict(ctx.get("paths") or {})
+    paths.setdefault("repo", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    repo = paths["repo"]
+    relative = relativizer(paths)
     out_dir = os.path.dirname(os.path.abspath(args.out))
-    rel = lambda p: os.path.relpath(os.path.abspath(p), out_dir)
+
+    def inside(p, top):
+        return os.path.commonpath([os.path.realpath(p), os.path.realpath(top)]) == os.path.realpath(top)
+
+    def rel(p):
+        """A link to p from the report: a file of the repository is linked from where the report lives
+        in the repository (docs/ when it is written elsewhere, as in a smoke test)."""
+        base = out_dir if inside(out_dir, repo) or not inside(p, repo) else os.path.join(repo, "docs")
+        return os.path.relpath(os.path.abspath(p), base)
+
     med = kit.med
     o = []
     w = o.append
@@ -237,7 +295,7 @@ def render(args):
     # ---- heading, machine
     w("# duet — performance\n")
     w("Generated by `bench/report.sh` from the raw results in "
-      f"[{rel(d)}]({rel(d)}/); do not edit by hand — the prose at the end comes from "
+      f"[{relative(os.path.abspath(d))}]({rel(d)}/); do not edit by hand — the prose at the end comes from "
       "`bench/report-notes.md`. The machine is a shared 2-vCPU VM whose speed drifts by tens of "
       "percent within minutes, so compare peers only within one run, where their runs interleave, "
       "and trust ratios and medians more than absolute numbers.\n")
@@ -256,6 +314,10 @@ def render(args):
       f"Linux {ctx.get('kernel', meta.get('kernel', '?'))}, {ctx.get('os', '')}".rstrip(", "))
     w(f"- **Compiler:** {ctx.get('gxx', '?')}; duet's bench binaries and the kit's peers at -O2")
     w(f"- **duet:** commit {commit}")
+    missing = (peers.get("missing") or "").split()
+    if missing:
+        w("- **Peers not measured:** " + ", ".join(missing) + " — no binaries in `$PEERS_BUILD` (the kit's "
+          "`build.sh` builds them, installing the Debian packages they need; see the build log in the results)")
     if meta:
         w(f"- **Peers (Debian packages):** gRPC {meta.get('grpc', '?')}, Cap'n Proto {meta.get('capnp', '?')}, "
           f"asio {meta.get('asio', '?')}")
@@ -281,6 +343,72 @@ def render(args):
     if commands:
         w("which ran, in order:\n")
         w("```sh\n" + commands + "\n```\n")
+
+    # ---- issue 11's targets
+    alloc = alloc_table(allocs)
+    stream_alloc = stream_alloc_table(allocs)
+    w("## Issue 11's targets\n")
+    w("Computed from this run (the sections below give every figure and its runs); _before_ is the report "
+      f"before issue 11 (`docs/performance.md` at {PREVIOUS['report']}, measured at duet {PREVIOUS['measured_at']}), "
+      "and the instruction baseline is the one issue 11 quotes. Every ratio is duet's over the raw floor's "
+      "(`raw_epoll`) in this run.\n")
+    rows = []
+    for s_, key, factor, what, digits in (("S", "messages_per_s", 0.7, "messages/s", 0),
+                                          ("M", "messages_per_s", 0.7, "messages/s", 0),
+                                          ("L", "mb_per_s", 0.9, "MB/s", 1)):
+        d_, r_ = med(s_, DUET, key), med(s_, RAW, key)
+        rr = ratio(d_, r_)
+        rows.append([f"{s_} (stream): {what} ≥ {factor} × the floor's", versus(rr, d_, r_, digits),
+                     verdict(None if rr is None else rr >= factor)])
+    for s_ in ("S", "L", "M"):
+        d_, r_ = med(s_, DUET, "first_message_us"), med(s_, RAW, "first_message_us")
+        rr = ratio(d_, r_)
+        rows.append([f"{s_}: first message ≤ 1.5 × the floor's", versus(rr, d_, r_, 0, " µs"),
+                     verdict(None if rr is None else rr <= 1.5)])
+    kit_per_message = {s_: med(s_, DUET, "allocs_per_message") for s_ in STREAM_LABEL}
+    for side in ("client", "server"):
+        found = {s_: stream_alloc[s_][side] for s_ in STREAM_LABEL
+                 if s_ in stream_alloc and stream_alloc[s_].get(side) is not None}
+        if side == "client":  # the kit's runs of duet's client count too: the worst of both
+            for s_, v in kit_per_message.items():
+                if v is not None:
+                    found[s_] = max(v, found.get(s_, v))
+        worst = max(found.values()) if found else None
+        rows.append([f"0 allocations per message, {side} (S, L, M)",
+                     "n/a" if worst is None else f"at most {worst:.2f} (" + ", ".join(
+                         f"{k} {v:.2f}" for k, v in sorted(found.items(), key=lambda kv: scenario_key(kv[0]))) + ")",
+                     verdict(None if worst is None else worst == 0)])
+    for s_ in ("A", "B", "C", "D"):
+        now = ratio(med(s_, DUET, "calls_per_s"), med(s_, RAW, "calls_per_s"))
+        before = ratio(*PREVIOUS["unary"][s_])
+        rows.append([f"{s_} (unary): calls/s ÷ the floor's no lower than before (≥ {UNARY_TOLERANCE} × before's)",
+                     "n/a" if now is None else f"{now:.2f} (before {before:.2f})",
+                     verdict(None if now is None else now >= UNARY_TOLERANCE * before)])
+    for level in (256, 4096):
+        d_, r_ = sweep.med(f"sweep-{level}", DUET, "calls_per_s"), sweep.med(f"sweep-{level}", RAW, "calls_per_s")
+        rr = ratio(d_, r_)
+        before = ratio(*PREVIOUS["sweep"][level])
+        rows.append([f"{level:,} calls in flight on one connection: calls/s ≥ 0.85 × the floor's",
+                     "n/a" if rr is None else f"{versus(rr, d_, r_)}; before {before:.2f}",
+                     verdict(None if rr is None else rr >= 0.85)])
+    base_r, base_d = INSTRUCTIONS_BASELINE[RAW], INSTRUCTIONS_BASELINE[DUET]
+    for i, side in enumerate(("server", "client")):
+        d_, r_ = instructions.get(DUET, {}).get(side), instructions.get(RAW, {}).get(side)
+        margin = INSTRUCTIONS_MARGIN[side]
+        diff = None if d_ is None or r_ is None else d_ - r_
+        rows.append([f"instructions per call, {side}: duet ≤ the floor's + {margin}",
+                     "not measured" if diff is None else
+                     f"{d_:,} − {r_:,} = {diff:+,} (baseline {base_d[i]:,} − {base_r[i]:,} = {base_d[i] - base_r[i]:+,})",
+                     verdict(None if diff is None else diff <= margin)])
+    secs = (compile_ or {}).get("seconds")
+    mb = (compile_ or {}).get("max_rss_mb")
+    rows.append(["compile time ≤ 5 s (g++ 12, -O2), header-only",
+                 "not measured" if secs is None else f"{secs:.2f} s (before {PREVIOUS['compile_seconds']:.2f} s)",
+                 verdict(None if secs is None else secs <= 5)])
+    rows.append(["compile memory ≤ 350 MB, header-only", "not measured" if mb is None else f"{mb:.0f} MB",
+                 verdict(None if mb is None else mb <= 350)])
+    w(md_table(["target", "measured", ""], rows, ["---", "---", "---"]))
+    w("")
 
     # ---- targets
     runs_a = len(kit.good.get(("A", DUET), []))
@@ -310,7 +438,6 @@ def render(args):
     rows.append(["D: calls/s ≥ 0.9 × the better of raw and asio",
                  versus(rd, dd, better), verdict(None if rd is None else rd >= 0.9)])
 
-    alloc = alloc_table(allocs)
     for side in ("client", "server"):
         vals = [alloc[s][side] for s in ("A", "B", "C") if s in alloc and alloc[s].get(side) is not None]
         worst = max(vals) if vals else None
@@ -333,9 +460,10 @@ def render(args):
     w("")
 
     # ---- kit table
+    kit_readme = relative(os.path.join(paths["kit"], "README.md")) if paths.get("kit") else "../shared/peers/README.md"
     w("## Every peer, scenarios A-D (the peer kit)\n")
-    if kit.good:
-        w("The kit's scenarios (`/work/shared/peers/README.md`): raw_epoll is the floor (no RPC semantics), "
+    if kit.scenarios():
+        w(f"The kit's scenarios (`{kit_readme}`): raw_epoll is the floor (no RPC semantics), "
           "asio_coro what a competent user hand-rolls on asio, then gRPC and Cap'n Proto. Median over runs of each "
           "column; `× raw` is calls/s over raw_epoll's, `MB/s` payload bytes per second one way.\n")
         rows = []
@@ -354,16 +482,19 @@ def render(args):
         w(md_table(["scenario", "peer", "calls/s", "× raw", "MB/s", "p50 µs", "p99 µs", "runs"], rows,
                    ["---", "---", "---:", "---:", "---:", "---:", "---:", "---"]))
         w("\n" + "\n".join(f"- {SCENARIO_LABEL[s]}" for s in kit.scenarios() if s in SCENARIO_LABEL) + "\n")
-        w("duet's ratios (calls/s, medians):\n")
+        w("duet's ratios (calls/s, medians); _before_ is duet ÷ raw in the report before issue 11 "
+          f"({PREVIOUS['report']}, measured at {PREVIOUS['measured_at']}):\n")
         rows = []
         for s in kit.scenarios():
             d_, r_, a_ = med(s, DUET, "calls_per_s"), med(s, RAW, "calls_per_s"), med(s, ASIO, "calls_per_s")
             b_ = max([v for v in (r_, a_) if v is not None], default=None)
-            rows.append([SCENARIO_LABEL.get(s, s), fmt_ratio(ratio(d_, r_)), fmt_ratio(ratio(d_, a_)),
+            before = PREVIOUS["unary"].get(s)
+            rows.append([SCENARIO_LABEL.get(s, s), fmt_ratio(ratio(d_, r_)),
+                         fmt_ratio(ratio(*before)) if before else "n/a", fmt_ratio(ratio(d_, a_)),
                          fmt_ratio(ratio(d_, b_)),
                          fmt_ratio(ratio(med(s, DUET, "p50_us"), med(s, RAW, "p50_us")))])
-        w(md_table(["scenario", "duet ÷ raw", "duet ÷ asio", "duet ÷ better of raw, asio", "p50: duet ÷ raw"], rows,
-                   ["---", "---:", "---:", "---:", "---:"]))
+        w(md_table(["scenario", "duet ÷ raw", "before", "duet ÷ asio", "duet ÷ better of raw, asio",
+                    "p50: duet ÷ raw"], rows, ["---", "---:", "---:", "---:", "---:", "---:"]))
         if tunables:
             w(f"\nRun with `GLIBC_TUNABLES={tunables}`; the kit's README explains how much this changes gRPC's and "
               "Cap'n Proto's D.")
@@ -374,24 +505,76 @@ def render(args):
         w("Not measured (no kit results).")
     w("")
 
+    # ---- streams
+    w("## Every peer, stream scenarios S, L and M (the peer kit)\n")
+    streams = kit.scenarios(stream=True)
+    if streams:
+        w("One request, many responses (the kit's stream mode, same run and method as above): each connection "
+          "opens one server stream and the server sends its messages as fast as the connection takes them. "
+          "Median over runs of each column; `× raw` is messages/s over raw_epoll's (the same as the ratio of "
+          "MB/s), `first µs` the time from opening the streams to the first message of any, `× raw` after it "
+          "that over raw_epoll's; `RSS` is the client's peak resident set. Cap'n Proto has no server-streaming "
+          "call, so it is not in this table.\n")
+        rows = []
+        for s in streams:
+            floor, floor_first = med(s, RAW, "messages_per_s"), med(s, RAW, "first_message_us")
+            for p in kit.peers(s):
+                recs = kit.good.get((s, p), [])
+                if not recs:
+                    rows.append([s, p, "FAILED", "", "", "", "", "", kit.runs(s, p)])
+                    continue
+                mps, first = med(s, p, "messages_per_s"), med(s, p, "first_message_us")
+                r_ = ratio(mps, floor)
+                rows.append([stream_label(s, recs[0]), f"**{p}**" if p == DUET else p, num(mps),
+                             "n/a" if r_ is None else (f"{r_:.2f}" if r_ >= 0.1 else f"{r_:.3f}"),
+                             num(med(s, p, "mb_per_s"), 1), num(first), fmt_ratio(ratio(first, floor_first)),
+                             num(med(s, p, "peak_rss_kb") / 1024 if med(s, p, "peak_rss_kb") is not None else None, 1),
+                             kit.runs(s, p)])
+        w(md_table(["scenario", "peer", "messages/s", "× raw", "MB/s", "first µs", "× raw", "RSS MB", "runs"], rows,
+                   ["---", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---"]))
+        w("\n" + "\n".join(f"- {STREAM_LABEL[s]}" for s in streams if s in STREAM_LABEL))
+        absent = [p for p in ("grpc", "asio") if p in missing]
+        if absent:
+            w("\n" + " and ".join({"grpc": "gRPC", "asio": "asio"}[p] for p in absent) +
+              " not measured (no binaries; see Machine and build).")
+        w("")
+    else:
+        w("Not measured (no stream results from the kit).\n")
+
     # ---- allocations
+    def alloc_figures(table, labels, count, count_header, kit_key, stream):
+        """The dedicated runs' table, then the client's figure from the kit's runs."""
+        rows = [[labels.get(s, s), num(a.get("client"), 2), num(a.get("server"), 2), num(a.get(count))]
+                for s, a in sorted(table.items(), key=lambda kv: scenario_key(kv[0]))]
+        w(md_table(["scenario", "client", "server", count_header], rows, ["---", "---:", "---:", "---:"]))
+        kit_client = {s: med(s, DUET, kit_key) for s in kit.scenarios(stream=stream)}
+        if any(v is not None for v in kit_client.values()):
+            w("\nThe client's figure in the kit's runs (median): " + ", ".join(
+                f"{s} {v:.2f}" for s, v in kit_client.items() if v is not None) + ".")
+
     w("## Allocations per call\n")
     if alloc:
         w("From dedicated duet runs (one pinned server and client per scenario, the kit's parameters) with a "
           "replaced global `operator new` in both binaries: the client counts from the end of its warm-up to the "
           "end of the timed phase, the server from its first call served to SIGTERM; both divide by calls. "
           "The client's figure includes what the benchmark itself allocates (see `bench/README.md`).\n")
-        rows = []
-        for s in sorted(alloc):
-            a = alloc[s]
-            rows.append([SCENARIO_LABEL.get(s, s), num(a.get("client"), 2), num(a.get("server"), 2),
-                         num(a.get("server_calls"))])
-        w(md_table(["scenario", "client", "server", "calls the server counted"], rows,
-                   ["---", "---:", "---:", "---:"]))
-        kit_client = {s: med(s, DUET, "allocs_per_call") for s in kit.scenarios()}
-        if any(v is not None for v in kit_client.values()):
-            w("\nThe client's figure in the kit's runs (median): " + ", ".join(
-                f"{s} {v:.2f}" for s, v in kit_client.items() if v is not None) + ".")
+        alloc_figures(alloc, SCENARIO_LABEL, "server_calls", "calls the server counted", "allocs_per_call", False)
+    else:
+        w("Not measured.")
+    w("")
+    w("### Allocations per stream message\n")
+    if stream_alloc:
+        counts = {}  # scenario -> the messages its client received, per run
+        for r in allocs:
+            if r.get("scenario") in STREAM_LABEL and r.get("side") == "client" and r.get("messages") is not None:
+                counts.setdefault(r["scenario"], []).append(num(r["messages"]))
+        counts = [f"{s} {' / '.join(v)}" for s, v in sorted(counts.items(), key=lambda kv: scenario_key(kv[0]))]
+        w("The same kind of dedicated runs for the stream scenarios: the client counts every `operator new` from "
+          "the streams' opening (their state, once per stream, included) to the last message, the server from its "
+          "first message sent to SIGTERM; both divide by the messages after that point. Messages the client "
+          f"received per run: {', '.join(counts) or 'n/a'}.\n")
+        alloc_figures(stream_alloc, STREAM_LABEL, "server_messages", "messages the server counted",
+                      "allocs_per_message", True)
     else:
         w("Not measured.")
     w("")
@@ -422,18 +605,61 @@ def render(args):
         rows.append(["part 4: worst ÷ best smaller"] + [fmt_ratio(sweep_flatness(sweep, p)) for p in peers])
         w(md_table(["in flight"] + [f"**{p}**" if p == DUET else p for p in peers], rows,
                    ["---:"] + ["---:"] * len(peers)))
+        w("\nduet ÷ raw_epoll at each level (issue 11's target: ≥ 0.85 at 256 and 4,096); _before_ is the report "
+          f"before issue 11 ({PREVIOUS['report']}):\n")
+        rows = []
+        for level in levels:
+            before = PREVIOUS["sweep"].get(level)
+            rows.append([level, fmt_ratio(ratio(sweep.med(f"sweep-{level}", DUET, "calls_per_s"),
+                                                sweep.med(f"sweep-{level}", RAW, "calls_per_s"))),
+                         fmt_ratio(ratio(*before)) if before else ""])
+        w(md_table(["in flight", "duet ÷ raw", "before"], rows, ["---:", "---:", "---:"]))
         failed = sum(sweep.failed.values())
         if failed:
             w(f"\n{failed} sweep runs FAILED (see the results file).")
-        if os.path.exists(args.image):
+        # Only this run's plot: an image left by an earlier run would show other numbers.
+        plotted = any(st.get("step") == "plot" and st.get("exit", 0) == 0 for st in steps)
+        if plotted and os.path.exists(args.image):
             w(f"\n![calls per second against calls in flight]({rel(args.image)})\n")
         else:
-            w(f"\n(No plot: `{rel(args.image)}` was not made; see `bench/plot.sh`.)\n")
+            w(f"\n(No plot: this run did not make `{relative(os.path.abspath(args.image))}`; see `bench/plot.sh`, "
+              "which needs gnuplot.)\n")
         w("p50 latency (µs, median) at each level:\n")
         rows = [[level] + [num(sweep.med(f"sweep-{level}", p, "p50_us"), 1) for p in peers] for level in levels]
         w(md_table(["in flight"] + peers, rows, ["---:"] + ["---:"] * len(peers)))
     else:
         w("Not measured.")
+    w("")
+
+    # ---- instructions
+    w("## Instructions per call\n")
+    if instructions:
+        w("User-space instructions per call under callgrind, in scenario B's shape (1 connection, 64 calls in "
+          "flight, 16-byte payloads): each side runs under `valgrind --tool=callgrind` with the other side "
+          "native, for 20,000 and for 60,000 calls, and the figure is the difference of the two runs' totals over "
+          "40,000, so start-up and shutdown cancel out (`bench/instructions.sh`; see `bench/README.md`). Unlike "
+          "wall time, it does not drift with the machine: two runs agree within an instruction or two. "
+          "The baseline is the one issue 11 quotes.\n")
+        rows = []
+        for peer in (RAW, DUET):
+            r = instructions.get(peer)
+            base = INSTRUCTIONS_BASELINE[peer]
+            if r is None or "error" in r:
+                rows.append([peer, "not measured" if r is None else f"FAILED ({r.get('error')})", "", num(base[0]), num(base[1]),
+                             f"`{r['command']}`" if r else ""])
+            else:
+                rows.append([f"**{peer}**" if peer == DUET else peer, num(r["server"]), num(r["client"]),
+                             num(base[0]), num(base[1]), f"`{r['command']}`"])
+        d_, r_ = instructions.get(DUET, {}), instructions.get(RAW, {})
+        if all(isinstance(x.get(k), int) for x in (d_, r_) for k in ("server", "client")):
+            rows.append(["duet − floor (target: server ≤ +250, client ≤ +300)", f"{d_['server'] - r_['server']:+,}",
+                         f"{d_['client'] - r_['client']:+,}",
+                         f"{INSTRUCTIONS_BASELINE[DUET][0] - INSTRUCTIONS_BASELINE[RAW][0]:+,}",
+                         f"{INSTRUCTIONS_BASELINE[DUET][1] - INSTRUCTIONS_BASELINE[RAW][1]:+,}", ""])
+        w(md_table(["peer", "server", "client", "baseline server", "baseline client", "command"], rows,
+                   ["---", "---:", "---:", "---:", "---:", "---"]))
+    else:
+        w("Not measured (valgrind missing or `bench/instructions.sh` failed).")
     w("")
 
     # ---- compile time
@@ -493,7 +719,8 @@ def render(args):
         w(notes.rstrip("\n"))
         w("")
 
-    text = "\n".join(o)
+    # This machine's paths as the repository's readers know them (commands, compile commands, links).
+    text = relative("\n".join(o))
     with open(args.out, "w") as f:
         f.write(text)
 
@@ -507,12 +734,21 @@ def short_label(s, r):
     return f"{s} {r.get('connections', '?')}×{r.get('inflight', '?')}, {size}"
 
 
+def stream_label(s, r):
+    """'S 1×1,000,000, 16 B' from a kit stream record."""
+    if "payload" not in r or not r.get("connections"):
+        return s
+    b = r["payload"]
+    size = f"{b // 1024} KiB" if b >= 1024 and b % 1024 == 0 else f"{b} B"
+    return f"{s} {r['connections']}×{num(r.get('messages', 0) // r['connections'])}, {size}"
+
+
 def alloc_table(allocs):
     """scenario -> {"client": x, "server": y, "server_calls": n}, medians over the dedicated runs."""
     acc = {}
     for r in allocs:
         s = r.get("scenario")
-        if s is None or r.get("allocs_per_call") is None:
+        if s is None or s in STREAM_LABEL or r.get("allocs_per_call") is None:
             continue
         side = r.get("side", "client")
         acc.setdefault(s, {}).setdefault(side, []).append(r)
@@ -526,11 +762,73 @@ def alloc_table(allocs):
     return out
 
 
+def stream_alloc_table(allocs):
+    """stream scenario -> {"client": x, "server": y, "server_messages": n}, medians over the dedicated runs."""
+    acc = {}
+    for r in allocs:
+        s = r.get("scenario")
+        if s in STREAM_LABEL and r.get("allocs_per_message") is not None:
+            acc.setdefault(s, {}).setdefault(r.get("side", "client"), []).append(r)
+    return {s: {"client": median(x["allocs_per_message"] for x in sides.get("client", [])),
+                "server": median(x["allocs_per_message"] for x in sides.get("server", [])),
+                "server_messages": median(x.get("messages") for x in sides.get("server", []))}
+            for s, sides in acc.items()}
+
+
+def instructions_table(records):
+    """peer -> the last good record of bench/instructions.sh for it (or its failure)."""
+    out = {}
+    for r in records:
+        peer = {"raw": RAW}.get(r.get("peer"), r.get("peer"))
+        if peer and ("error" not in r or peer not in out):
+            out[peer] = r
+    return out
+
+
+def path_forms(path):
+    """A path as given and as resolved, without a trailing slash, longest first."""
+    if not path:
+        return []
+    forms = {os.path.normpath(path) if not path.startswith("$") else path, os.path.abspath(path),
+             os.path.realpath(path), path.rstrip("/")}
+    return sorted((f for f in forms if f and f != "/"), key=len, reverse=True)
+
+
+def relativizer(paths):
+    """A function that writes this machine's paths in text as the repository's readers know them:
+    the repository's own as relative paths (`bench/report.sh`, `.`), the kit's relative to the
+    repository (`../shared/peers/run.sh`), the kit's build directory as `$PEERS_BUILD`."""
+    repo = paths.get("repo") or ""
+    subs = []  # (absolute form, replacement), most specific first
+    if paths.get("peers_build"):
+        subs += [(f, "$PEERS_BUILD") for f in path_forms(paths["peers_build"])]
+    if paths.get("kit") and repo:
+        kit_rel = os.path.relpath(os.path.realpath(paths["kit"]), os.path.realpath(repo))
+        subs += [(f, kit_rel) for f in path_forms(paths["kit"])]
+    if repo:
+        subs += [(f, ".") for f in path_forms(repo)]
+    subs.sort(key=lambda p: len(p[0]), reverse=True)
+    if not subs:
+        return lambda text: text
+    pattern = re.compile("|".join(f"({re.escape(f)})(/|(?![\\w.+-]))" for f, _ in subs))
+
+    def replace(m):
+        for i, (_, to) in enumerate(subs):
+            if m.group(2 * i + 1) is not None:
+                slash = m.group(2 * i + 2)
+                return (to + "/" if to != "." else "") if slash else to
+        return m.group(0)
+
+    return lambda text: pattern.sub(replace, text)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("context")
     c.add_argument("dir")
+    c.add_argument("--kit")
+    c.add_argument("--peers-build")
     c.set_defaults(func=cmd_context)
     s = sub.add_parser("sweep-data")
     s.add_argument("file")

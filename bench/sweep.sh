@@ -17,14 +17,14 @@
 #   SERVER_CPU=1 CLIENT_CPU=0          where taskset pins them
 #   CLIENT_TIMEOUT=60                  seconds a client may run
 #   PEERS_BUILD=/work/shared/peers/build   the kit's binaries (<peer>_server, <peer>_client)
-#   DUET_BUILD=/work/build-bench       duet's build (bench/duet_bench_server, bench/duet_bench_client)
+#   DUET_BUILD=build/bench             duet's build (bench/duet_bench_server, bench/duet_bench_client)
 #   OUT                                results file (default $SWEEP_RESULTS/sweep-<time>.jsonl)
 #   SWEEP_RESULTS=/tmp/duet-sweep      where OUT goes by default
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 kit=${KIT:-$(cd "$here/../../shared/peers" 2>/dev/null && pwd || echo /work/shared/peers)}
 peers_build=${PEERS_BUILD:-$kit/build}
-duet_build=${DUET_BUILD:-/work/build-bench}
+duet_build=${DUET_BUILD:-$(cd "$here/.." && pwd)/build/bench}
 
 declare -A json_name=([raw]=raw_epoll [asio]=asio_coro [grpc]=grpc [capnp]=capnp [duet]=duet)
 names=() servers=() clients=()
