@@ -46,9 +46,18 @@ class typed_handler final : public handler_base {
     if constexpr (shape::asynchronous) {
       run_async(session, frame);
     } else {
+      // The usual request: a handler that does not take the context, no
+      // metadata, no interceptors. It needs no context (nothing could read
+      // it), so it makes none unless it fails.
+      if constexpr (!shape::takes_context) {
+        if (frame.metadata.empty() && (interceptors == nullptr || interceptors->list.empty())) {
+          handle_plain(session, frame);
+          return;
+        }
+      }
       const bool wants_answer = frame.header.kind == frame_kind::request;
       const std::uint32_t id = frame.header.id;
-      call_context context = call_context_access::make(session, session.loop(), m_name, m_id, wants_answer);
+      call_context context = context_for(session, frame.header);
       server_hooks hooks{interceptors};
       arguments args;
       if (!prepare(session, context, frame, args, hooks)) return;
@@ -80,6 +89,39 @@ class typed_handler final : public handler_base {
           }
         },
         args);
+  }
+
+  // handle() without a context, metadata or interceptors. A request that
+  // does not decode, or a handler that throws, goes the way of the others
+  // (the context it reports with holds nothing a context-free handler set).
+  void handle_plain(session_core& session, const frame_view& frame) {
+    arguments args;
+    if (!std::apply([&](Args&... a) { return duet::decode_all(frame.payload, a...); }, args)) {
+      call_context context = context_for(session, frame.header);
+      server_hooks hooks{interceptors};
+      refuse_undecodable(session, context, frame.header, hooks);
+      return;
+    }
+    const bool wants_answer = frame.header.kind == frame_kind::request;
+    const std::uint32_t id = frame.header.id;
+    try {
+      if constexpr (std::is_void_v<typename shape::produced>) {
+        std::apply([&](Args&... a) { call(m_handler, std::move(a)...); }, args);
+        if (wants_answer) answer_void(session, id, nullptr);
+      } else {
+        decltype(auto) produced =
+            std::apply([&](Args&... a) -> decltype(auto) { return call(m_handler, std::move(a)...); }, args);
+        if (wants_answer) answer(session, id, produced, nullptr);
+      }
+    } catch (...) {
+      call_context context = context_for(session, frame.header);
+      server_hooks hooks{interceptors};
+      end_by_exception(session, context, id, hooks);
+    }
+  }
+
+  call_context context_for(session_core& session, const frame_header& header) const noexcept {
+    return call_context_access::make(session, session.loop(), m_name, m_id, header.kind == frame_kind::request);
   }
 
   template <class... A>
