@@ -157,6 +157,11 @@ enum class frame_error : std::uint8_t {
   return "unknown frame error";
 }
 
+/// Where the two lengths sit in a frame header (after this side has
+/// written the rest of it, a frame writer patches them in).
+inline constexpr std::size_t frame_metadata_length_offset = 16;
+inline constexpr std::size_t frame_payload_length_offset = 20;
+
 /// Writes `h` as the 24 header bytes at `out[0..24)`.
 constexpr void store_frame_header(std::byte* out, const frame_header& h) noexcept {
   out[0] = frame_magic[0];
@@ -167,8 +172,8 @@ constexpr void store_frame_header(std::byte* out, const frame_header& h) noexcep
   detail::store_le16(out + 6, h.status);
   detail::store_le32(out + 8, h.id);
   detail::store_le32(out + 12, h.method);
-  detail::store_le32(out + 16, h.metadata_length);
-  detail::store_le32(out + 20, h.payload_length);
+  detail::store_le32(out + frame_metadata_length_offset, h.metadata_length);
+  detail::store_le32(out + frame_payload_length_offset, h.payload_length);
 }
 
 /// Reads the 24 header bytes at `in[0..24)` into `h` and checks everything

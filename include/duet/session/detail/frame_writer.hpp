@@ -107,11 +107,14 @@ class frame_writer {
   void hello(const hello_message& hello) { encode_hello(m_queue.buffer(), hello); }
 
  private:
-  /// Reserves the header of a frame, to be patched by finish_frame.
+  /// Writes the header of a frame (its lengths 0), to be patched by
+  /// finish_frame. Written whole here, where its fields are mostly
+  /// constants, so that finishing only stores the two lengths.
   void begin_frame(const frame_header& header) {
     m_frame_start = m_queue.buffer().size();
     m_queue.buffer().resize(m_frame_start + frame_header_size);
-    m_frame_header = header;
+    store_frame_header(m_queue.buffer().data() + m_frame_start, header);
+    m_metadata_length = 0;
   }
 
   /// Patches the frame's lengths in; drops it and returns false when it is
@@ -136,7 +139,7 @@ class frame_writer {
 
   write_queue m_queue;
   std::size_t m_frame_start = 0;
-  frame_header m_frame_header{};
+  std::uint32_t m_metadata_length = 0;  // of the frame being built
   std::uint32_t m_peer_max_frame_size = default_max_frame_size;
 };
 
@@ -216,8 +219,9 @@ DUET_INLINE bool frame_writer::finish_frame() {
     drop_frame();
     return false;
   }
-  m_frame_header.payload_length = static_cast<std::uint32_t>(body - m_frame_header.metadata_length);
-  store_frame_header(out.data() + m_frame_start, m_frame_header);
+  std::byte* const header = out.data() + m_frame_start;
+  store_le32(header + frame_metadata_length_offset, m_metadata_length);
+  store_le32(header + frame_payload_length_offset, static_cast<std::uint32_t>(body - m_metadata_length));
   return true;
 }
 
@@ -227,8 +231,8 @@ DUET_INLINE bool frame_writer::finish_frame() {
   begin_frame(frame_header{frame_kind::response, 0, code, id, 0, 0, 0});
   write_metadata({}, &response_metadata);
   byte_vector& out = m_queue.buffer();
-  if (m_frame_header.metadata_length <= m_peer_max_frame_size) {
-    const std::size_t room = m_peer_max_frame_size - m_frame_header.metadata_length;
+  if (m_metadata_length <= m_peer_max_frame_size) {
+    const std::size_t room = m_peer_max_frame_size - m_metadata_length;
     if (text.size() > room) text = text.substr(0, room);
     const std::size_t at = out.size();
     out.resize(at + text.size());
@@ -266,7 +270,7 @@ DUET_INLINE bool frame_writer::finish_frame() {
                                                                 const metadata* user) {
   const std::size_t written = write_metadata_block(m_queue.buffer(), extra, user);
   // Larger than 4 GiB is larger than any peer accepts; finish_frame refuses it.
-  m_frame_header.metadata_length = static_cast<std::uint32_t>(std::min<std::size_t>(written, ~std::uint32_t{0}));
+  m_metadata_length = static_cast<std::uint32_t>(std::min<std::size_t>(written, ~std::uint32_t{0}));
 }
 
 }  // namespace duet::inline v0::detail
