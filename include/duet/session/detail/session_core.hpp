@@ -555,7 +555,16 @@ DUET_INLINE bool session_core::route_frames() {
       shutdown(status_code::protocol_error, m_decoder.error_message());
       return false;
     }
-    route(frame);
+    // The frames of calls (a response here, a request there) without
+    // metadata go straight to their routes: what route() checks first
+    // (the hello, the metadata) cannot stop them.
+    if (frame.header.kind == frame_kind::response && frame.metadata.empty() && m_hello.done()) {
+      route_response(frame);
+    } else if (frame.header.kind == frame_kind::request && frame.metadata.empty() && m_hello.done()) {
+      route_incoming(frame);
+    } else {
+      route(frame);
+    }
     if (m_lifecycle.closed()) return false;
   }
 }
