@@ -133,6 +133,10 @@ class router final : public detail::request_dispatcher {
 
   void dispatch(detail::session_core& session, const frame_view& frame) override;
 
+  // dispatch() for a frame no handler takes: `handler` is null (no handler
+  // for the method) or one of the other shape (stream or not).
+  void refuse(detail::session_core& session, const frame_view& frame, const detail::handler_base* handler);
+
   std::vector<entry> m_entries;  // sorted by id: lookups are a binary search
   detail::server_interceptors m_interceptors;
   std::uint64_t m_dropped_notifications = 0;
@@ -186,23 +190,31 @@ DUET_INLINE void router::add(std::uint32_t id, std::string_view name, std::uniqu
 }
 
 DUET_INLINE void router::dispatch(detail::session_core& session, const frame_view& frame) {
-  if (detail::handler_base* handler = find(frame.header.method)) {
-    if (((frame.header.flags & flag_stream) != 0) != handler->streams) {
-      // The two sides declare the method with different shapes.
-      if (frame.header.kind == frame_kind::request) {
-        session.send_error(frame.header.id,
-                           status(status_code::unimplemented, handler->streams
-                                                                  ? "the method is a stream: a plain call cannot reach it"
-                                                                  : "the method is not a stream: it cannot be opened as one"));
-      }
-      return;
+  detail::handler_base* handler = find(frame.header.method);
+  if (handler == nullptr || ((frame.header.flags & flag_stream) != 0) != handler->streams) {
+    refuse(session, frame, handler);
+    return;
+  }
+  // Only a request that carries metadata can carry a key.
+  if (m_answers && frame.header.kind == frame_kind::request && !frame.metadata.empty() &&
+      m_answers->handle(*m_answers, session, frame)) {
+    return;
+  }
+  handler->handle(session, frame);
+}
+
+// Out of line: the usual request finds its handler, and dispatch() stays
+// small enough to need no stack frame of its own.
+[[gnu::noinline]] DUET_INLINE void router::refuse(detail::session_core& session, const frame_view& frame,
+                                                  const detail::handler_base* handler) {
+  if (handler != nullptr) {
+    // The two sides declare the method with different shapes.
+    if (frame.header.kind == frame_kind::request) {
+      session.send_error(frame.header.id,
+                         status(status_code::unimplemented, handler->streams
+                                                                ? "the method is a stream: a plain call cannot reach it"
+                                                                : "the method is not a stream: it cannot be opened as one"));
     }
-    // Only a request that carries metadata can carry a key.
-    if (m_answers && frame.header.kind == frame_kind::request && !frame.metadata.empty() &&
-        m_answers->handle(*m_answers, session, frame)) {
-      return;
-    }
-    handler->handle(session, frame);
   } else if (frame.header.kind == frame_kind::request) {
     session.send_error(frame.header.id, status(status_code::not_found, "no handler for method id " +
                                                                            std::to_string(frame.header.method)));

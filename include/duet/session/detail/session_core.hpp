@@ -403,6 +403,10 @@ class session_core {
   /// larger than the peer accepts is replaced by a `resource_exhausted` one.
   void send_response(std::uint32_t id);
 
+  /// send_response's answer for a response larger than the peer accepts
+  /// (out of line: it builds a status).
+  void refuse_response(std::uint32_t id);
+
   /// Drops a response begun by begin_response (its value failed to encode).
   void abandon_response() noexcept { m_frames.drop_frame(); }
 
@@ -819,12 +823,15 @@ DUET_INLINE void session_core::complete(call_operation& call, status_code code, 
 
 DUET_INLINE void session_core::send_response(std::uint32_t id) {
   if (!m_frames.finish_response()) {
-    send_error(id,
-               status(status_code::resource_exhausted, "the response is larger than the peer's maximum frame size"));
+    refuse_response(id);
     return;
   }
   if (!m_captures.empty()) m_captures.deliver(id, m_frames.queue().buffer(), m_frames.frame_start());
   wake_writer();
+}
+
+[[gnu::noinline]] DUET_INLINE void session_core::refuse_response(std::uint32_t id) {
+  send_error(id, status(status_code::resource_exhausted, "the response is larger than the peer's maximum frame size"));
 }
 
 DUET_INLINE void session_core::send_error(std::uint32_t id, const status& s, const metadata* response_metadata) {
