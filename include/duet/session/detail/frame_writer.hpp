@@ -46,11 +46,15 @@ class frame_writer {
 
   /// Appends a request or notification: `header`, then the metadata block
   /// of `call` (a request's: its deadline and metadata), then the arguments
-  /// encoded by `encode`, with the lengths patched in. On failure (encoding
-  /// threw, the frame is larger than the peer accepts, the call's deadline
-  /// has passed) nothing is left in the queue and the status says why.
-  status encode_outgoing(const frame_header& header, argument_encoder encode, const void* arguments,
-                         call_operation* call = nullptr);
+  /// encoded by `encode`, with the lengths patched in. True once queued.
+  /// On failure (encoding threw, the frame is larger than the peer accepts,
+  /// the call's deadline has passed) nothing is left in the queue, and
+  /// `take_failure()` says why.
+  bool encode_outgoing(const frame_header& header, argument_encoder encode, const void* arguments,
+                       call_operation* call = nullptr);
+
+  /// Why the last encode_outgoing failed; taken once.
+  [[nodiscard]] status take_failure() noexcept { return std::move(m_failure); }
 
   // ---- the answer path -----------------------------------------------------
 
@@ -121,6 +125,10 @@ class frame_writer {
   /// larger than the peer accepts.
   bool finish_frame();
 
+  /// encode_outgoing's end on failure: sets m_failure (`code`, a message
+  /// about the `kind` frame, `what`, `detail`), drops the frame, false.
+  bool outgoing_failed(frame_kind kind, status_code code, const char* what, const char* detail);
+
   /// error_response's path for a response with metadata; false (nothing
   /// queued) when the metadata alone does not fit the peer's limit.
   bool error_with_metadata(std::uint32_t id, std::uint16_t code, std::string_view text,
@@ -140,6 +148,7 @@ class frame_writer {
   write_queue m_queue;
   std::size_t m_frame_start = 0;
   std::uint32_t m_metadata_length = 0;  // of the frame being built
+  status m_failure;  // why the last encode_outgoing failed (not a return value: the usual path builds none)
   std::uint32_t m_peer_max_frame_size = default_max_frame_size;
 };
 
@@ -151,33 +160,41 @@ class frame_writer {
 #if DUET_HEADER_DEFINITIONS
 namespace duet::inline v0::detail {
 
-DUET_INLINE status frame_writer::encode_outgoing(const frame_header& header, argument_encoder encode,
-                                                 const void* arguments, call_operation* call) {
-  const char* what = header.kind == frame_kind::request ? "request" : "notification";
+DUET_INLINE bool frame_writer::encode_outgoing(const frame_header& header, argument_encoder encode,
+                                               const void* arguments, call_operation* call) {
   begin_frame(header);
-  status failure;
   try {
     const bool has_metadata =
         call != nullptr && (call->armed() || !call->idempotency_key.empty() ||
                             (call->request_metadata != nullptr && !call->request_metadata->empty()));
-    if (!has_metadata || write_request_metadata(*call, failure)) {
-      // A request's long byte runs are sent from the arguments, which
-      // live until the call ends (and are copied if it ends unsent).
-      byte_writer writer(m_queue.buffer(), call != nullptr ? m_queue.borrower(call) : nullptr);
-      encode(arguments, writer);
+    if (has_metadata && !write_request_metadata(*call, m_failure)) {
+      drop_frame();
+      return false;
     }
+    // A request's long byte runs are sent from the arguments, which
+    // live until the call ends (and are copied if it ends unsent).
+    byte_writer writer(m_queue.buffer(), call != nullptr ? m_queue.borrower(call) : nullptr);
+    encode(arguments, writer);
   } catch (const std::exception& e) {
-    failure = status(status_code::internal, std::string("encoding the ") + what + " threw: " + e.what());
+    return outgoing_failed(header.kind, status_code::internal, " threw: ", e.what());
   } catch (...) {
-    failure = status(status_code::internal,
-                     std::string("encoding the ") + what + " threw an exception that is not a std::exception");
+    return outgoing_failed(header.kind, status_code::internal, " threw an exception that is not a std::exception",
+                           "");
   }
-  if (failure.ok() && !finish_frame()) {
-    failure = status(status_code::resource_exhausted,
-                     std::string("the ") + what + " is larger than the peer's maximum frame size");
+  if (!finish_frame()) {
+    return outgoing_failed(header.kind, status_code::resource_exhausted, " is larger than the peer's maximum frame size",
+                           "");
   }
-  if (!failure.ok()) drop_frame();
-  return failure;
+  return true;
+}
+
+[[gnu::noinline]] DUET_INLINE bool frame_writer::outgoing_failed(frame_kind kind, status_code code, const char* what,
+                                                                 const char* detail) {
+  const char* frame = kind == frame_kind::request ? "request" : "notification";
+  const bool encoding = code == status_code::internal;
+  m_failure = status(code, std::string(encoding ? "encoding the " : "the ") + frame + what + detail);
+  drop_frame();
+  return false;
 }
 
 DUET_INLINE byte_writer frame_writer::begin_response(std::uint32_t id, const metadata* response_metadata,

@@ -355,6 +355,10 @@ class session_core {
   /// peer accepts, is dropped and ends the call (`done`, not resumed).
   void send(call_operation& call);
 
+  /// send's end for a request that could not be queued: out of the table,
+  /// ended with why (not resumed).
+  void unsent(call_operation& call);
+
   /// Hands free slots to queued callers, oldest first, sending their
   /// requests; they stay suspended until their responses. One whose request
   /// cannot be sent resumes through the loop rather than inline, since this
@@ -733,14 +737,18 @@ DUET_INLINE void session_core::route_goaway(const frame_view& frame) {
 
 [[gnu::noinline]] DUET_INLINE void session_core::send(call_operation& call) {
   const auto flags = static_cast<std::uint16_t>(call.stream != nullptr ? flag_stream : 0);
-  status queued = m_frames.encode_outgoing(frame_header{frame_kind::request, flags, 0, call.id, call.method, 0, 0},
-                                           call.encode, call.arguments, &call);
-  if (!queued.ok()) {
-    m_admission.take(call.id);
-    finish(call, queued.code(), queued.message());
+  if (!m_frames.encode_outgoing(frame_header{frame_kind::request, flags, 0, call.id, call.method, 0, 0}, call.encode,
+                                call.arguments, &call)) {
+    unsent(call);
     return;
   }
   wake_writer();
+}
+
+[[gnu::noinline]] DUET_INLINE void session_core::unsent(call_operation& call) {
+  m_admission.take(call.id);
+  status why = m_frames.take_failure();
+  finish(call, why.code(), why.message());
 }
 
 DUET_INLINE void session_core::admit_queued() {
@@ -813,10 +821,11 @@ DUET_INLINE void session_core::complete(call_operation& call, status_code code, 
 [[gnu::noinline]] DUET_INLINE status session_core::notify(std::uint32_t method, argument_encoder encode,
                                                           const void* arguments) {
   if (m_lifecycle.closed()) return status(status_code::unavailable, "the connection is closed");
-  status queued =
-      m_frames.encode_outgoing(frame_header{frame_kind::notification, 0, 0, 0, method, 0, 0}, encode, arguments);
-  if (queued.ok()) wake_writer();
-  return queued;
+  if (!m_frames.encode_outgoing(frame_header{frame_kind::notification, 0, 0, 0, method, 0, 0}, encode, arguments)) {
+    return m_frames.take_failure();
+  }
+  wake_writer();
+  return status();
 }
 
 // ---- responses -------------------------------------------------------------------
