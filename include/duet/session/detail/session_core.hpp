@@ -364,7 +364,10 @@ class session_core {
   /// cannot be sent resumes through the loop rather than inline, since this
   /// runs inside other calls' completions; the waiter is taken first so that
   /// nothing else (a deadline) can resume the same coroutine a second time.
-  void admit_queued();
+  void admit_queued() {
+    if (m_admission.has_waiting()) admit_waiting();  // the usual case: nobody waits
+  }
+  void admit_waiting();
 
   /// Ends `call` (already out of the table) without resuming it.
   void finish(call_operation& call, status_code code, std::string why);
@@ -751,7 +754,7 @@ DUET_INLINE void session_core::route_goaway(const frame_view& frame) {
   finish(call, why.code(), why.message());
 }
 
-DUET_INLINE void session_core::admit_queued() {
+DUET_INLINE void session_core::admit_waiting() {
   while (m_admission.has_waiting() && has_room()) {
     call_operation* call = m_admission.dequeue();
     m_admission.admit(*call);
