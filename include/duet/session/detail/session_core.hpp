@@ -738,7 +738,7 @@ DUET_INLINE void session_core::route_goaway(const frame_view& frame) {
   return true;
 }
 
-[[gnu::noinline]] DUET_INLINE void session_core::send(call_operation& call) {
+DUET_INLINE void session_core::send(call_operation& call) {
   const auto flags = static_cast<std::uint16_t>(call.stream != nullptr ? flag_stream : 0);
   if (!m_frames.encode_outgoing(frame_header{frame_kind::request, flags, 0, call.id, call.method, 0, 0}, call.encode,
                                 call.arguments, &call)) {
