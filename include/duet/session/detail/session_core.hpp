@@ -154,10 +154,7 @@ class session_core {
     call.method = method;
     call.encode = encode;
     call.arguments = arguments;
-    if (deadline) {
-      call.set_callback(&on_deadline);
-      m_loop.start_timer(call, *deadline);
-    }
+    if (deadline) arm_deadline(call, *deadline);
     return start_exchange(call);
   }
 
@@ -333,6 +330,9 @@ class session_core {
   // ---- calls ---------------------------------------------------------------
 
   static void on_deadline(timer_node& node) noexcept;
+
+  // start_call's part for a call with a deadline (out of line: most have none).
+  void arm_deadline(call_operation& call, time_point deadline);
 
   // A stopped call's canceller, on the loop: ends it (cancel_call).
   static std::coroutine_handle<> end_stopped(call_operation& call) { return call.session->cancel_call(call); }
@@ -787,6 +787,11 @@ DUET_INLINE std::coroutine_handle<> session_core::cancel_call(call_operation& ca
     if (call.response_metadata != nullptr) call.response_metadata->clear();
   }
   return std::exchange(call.waiter, {});
+}
+
+[[gnu::noinline]] DUET_INLINE void session_core::arm_deadline(call_operation& call, time_point deadline) {
+  call.set_callback(&on_deadline);
+  m_loop.start_timer(call, deadline);
 }
 
 DUET_INLINE void session_core::on_deadline(timer_node& node) noexcept {
