@@ -92,6 +92,10 @@ class untyped_call {
   std::coroutine_handle<> start_attempts(std::coroutine_handle<> awaiting, argument_encoder encode,
                                          const void* arguments, result_acceptor accept, void* typed_call);
 
+  // ready() for a call whose caller asked for the response's metadata:
+  // empties the caller's, which the response fills.
+  void receive_response_metadata();
+
   // ready() for a call that does not start here: stopped already, or a
   // reconnecting client without a connection. True when it ended.
   bool ready_otherwise();
@@ -316,10 +320,7 @@ DUET_INLINE untyped_call::untyped_call(untyped_call&& other) noexcept
 
 DUET_INLINE bool untyped_call::ready(argument_encoder encode, const void* arguments) {
   call_operation& call = m_op;
-  if (m_options.response_metadata != nullptr) {
-    m_options.response_metadata->clear();
-    call.response_metadata = m_options.response_metadata;
-  }
+  if (m_options.response_metadata != nullptr) receive_response_metadata();
   call.request_metadata = &m_options.metadata;  // sent only when not empty
   call.idempotency_key = m_options.idempotency_key;
   if (m_hooks.installed() && intercept_before()) return true;
@@ -329,6 +330,11 @@ DUET_INLINE bool untyped_call::ready(argument_encoder encode, const void* argume
     if (m_retry) return false;
   }
   return m_core->start_call(call, m_options.effective_deadline(), m_method, encode, arguments);
+}
+
+[[gnu::noinline]] DUET_INLINE void untyped_call::receive_response_metadata() {
+  m_options.response_metadata->clear();
+  m_op.response_metadata = m_options.response_metadata;
 }
 
 [[gnu::noinline]] DUET_INLINE bool untyped_call::ready_otherwise() {
@@ -413,7 +419,7 @@ DUET_INLINE bool untyped_call::resume_otherwise(result_acceptor accept, void* ty
   return call.code == status_code::ok;
 }
 
-DUET_INLINE bool untyped_call::intercept_before() {
+[[gnu::noinline]] DUET_INLINE bool untyped_call::intercept_before() {
   call_operation& call = m_op;
   // The after hooks see the response's metadata even when the caller
   // does not ask for it.
