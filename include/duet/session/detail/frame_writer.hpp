@@ -69,8 +69,9 @@ class frame_writer {
   /// Finishes the response begun by begin_response and counts it as an
   /// answer; false (nothing queued) when it is larger than the peer accepts.
   bool finish_response() {
-    if (!finish_frame()) return false;
-    m_queue.count_answer(m_queue.buffer().size() - m_frame_start + m_queue.view_bytes_after(m_frame_start));
+    const std::size_t size = finish_frame();
+    if (size == 0) return false;
+    m_queue.count_answer(size);
     return true;
   }
 
@@ -121,9 +122,10 @@ class frame_writer {
     m_metadata_length = 0;
   }
 
-  /// Patches the frame's lengths in; drops it and returns false when it is
+  /// Patches the frame's lengths in and returns the frame's size (with the
+  /// bytes it sends from views; never 0); drops it and returns 0 when it is
   /// larger than the peer accepts.
-  bool finish_frame();
+  std::size_t finish_frame();
 
   /// encode_outgoing's end on failure: sets m_failure (`code`, a message
   /// about the `kind` frame, `what`, `detail`), drops the frame, false.
@@ -229,17 +231,17 @@ DUET_INLINE bool frame_writer::kept_answer(std::uint32_t id, std::uint16_t code,
   return true;
 }
 
-DUET_INLINE bool frame_writer::finish_frame() {
+DUET_INLINE std::size_t frame_writer::finish_frame() {
   byte_vector& out = m_queue.buffer();
   const std::size_t body = out.size() - m_frame_start - frame_header_size + m_queue.view_bytes_after(m_frame_start);
   if (body > m_peer_max_frame_size) {
     drop_frame();
-    return false;
+    return 0;
   }
   std::byte* const header = out.data() + m_frame_start;
   store_le32(header + frame_metadata_length_offset, m_metadata_length);
   store_le32(header + frame_payload_length_offset, static_cast<std::uint32_t>(body - m_metadata_length));
-  return true;
+  return frame_header_size + body;
 }
 
 [[gnu::noinline]] DUET_INLINE bool frame_writer::error_with_metadata(std::uint32_t id, std::uint16_t code,
