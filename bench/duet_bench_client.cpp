@@ -40,41 +40,42 @@ struct run_state {
   double allocs_per_message = 0;
 };
 
-// One echo call of `request`: through the fixed-size method for the kit's
-// 16-byte payload, through the byte-view one otherwise.
-duet::task<bool> echo_once(rpc_client& client, const std::vector<std::byte>& request, std::vector<std::byte>& response_storage,
-                           std::uint64_t& failures) {
-  bool ok = false;
-  const char* why = "response differs from request";
-  std::string error;
-  if (request.size() == small_payload) {
-    small_bytes sent;
-    std::memcpy(sent.data(), request.data(), small_payload);
-    duet::result<small_bytes> response = co_await client.try_call(echo16, sent);
-    ok = response && *response == sent;
-    if (!response) error = response.error().to_string();
-  } else {
-    // Into the caller's own vector, as a user making call after call would:
-    // it keeps its capacity, so results allocate nothing.
-    duet::result<void> response = co_await client.try_call_into(response_storage, echo, bytes_view(request));
-    ok = response && same_bytes(response_storage, request);
-    if (!response) error = response.error().to_string();
-  }
-  if (!ok && failures++ < 5) {
-    std::fprintf(stderr, "duet_bench_client: call failed: %s\n", error.empty() ? why : error.c_str());
-  }
-  co_return ok;
+// Prints why a call failed (the first few failures only).
+void report_failure(std::uint64_t& failures, const duet::result<void>& outcome) {
+  if (failures++ >= 5) return;
+  const std::string why = outcome ? std::string("response differs from request") : outcome.error().to_string();
+  std::fprintf(stderr, "duet_bench_client: call failed: %s\n", why.c_str());
 }
 
-// One caller: issues call after call on `client` until the total is handed out.
+// One caller: issues call after call on `client` until the total is handed
+// out, each awaited in this loop as a user would (no frame per call; on
+// success nothing is built but the result).
 duet::task<void> caller(run_state& state, rpc_client& client, std::uint64_t slot) {
   std::vector<std::byte> request(state.opts.payload);
   std::vector<std::byte> response;  // the result of each large-payload call
   fill_pattern(request, slot);
+  const bool small = request.size() == small_payload;
   while (state.issued < state.opts.calls) {
-    stamp(request, state.issued++);
+    const std::uint64_t sequence = state.issued++;
     const auto issued_at = bench_clock::now();
-    const bool ok = co_await echo_once(client, request, response, state.failures_reported);
+    bool ok = false;
+    if (small) {
+      // The same bytes as stamp() makes, straight into the argument.
+      static_assert(small_payload >= sizeof sequence);
+      small_bytes sent;
+      std::memcpy(sent.data(), request.data(), small_payload);
+      std::memcpy(sent.data(), &sequence, sizeof sequence);
+      duet::result<small_bytes> reply = co_await client.try_call(echo16, sent);
+      ok = reply && same_bytes(*reply, sent);
+      if (!ok) report_failure(state.failures_reported, reply ? duet::result<void>() : duet::result<void>(reply.error()));
+    } else {
+      // Into the caller's own vector, as a user making call after call would:
+      // it keeps its capacity, so results allocate nothing.
+      stamp(request, sequence);
+      duet::result<void> reply = co_await client.try_call_into(response, echo, bytes_view(request));
+      ok = reply && same_bytes(response, request);
+      if (!ok) report_failure(state.failures_reported, reply);
+    }
     state.stats.record(issued_at, ok);
   }
 }
@@ -131,11 +132,11 @@ duet::task<int> run(duet::event_loop& loop, run_state& state, double& allocs_per
   }
 
   // Untimed: one call per connection, so the clock starts on live connections.
-  std::vector<std::byte> warm(o.payload, std::byte{'w'});
-  std::vector<std::byte> warm_response;
   for (auto& c : clients) {
-    const bool ok = co_await echo_once(*c, warm, warm_response, state.failures_reported);
-    if (!ok) {
+    run_state warm{o, latency_stats(1)};
+    warm.opts.calls = 1;
+    co_await caller(warm, *c, 0);
+    if (warm.stats.completed() != 1 || warm.stats.mismatches() != 0) {
       std::fprintf(stderr, "duet_bench_client: the untimed call failed\n");
       co_return 1;
     }

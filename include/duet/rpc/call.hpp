@@ -88,6 +88,18 @@ class untyped_call {
   // The interceptors' before hooks; true when one ended the call.
   bool intercept_before();
 
+  // suspend() for a retried call: starts its attempts.
+  std::coroutine_handle<> start_attempts(std::coroutine_handle<> awaiting, argument_encoder encode,
+                                         const void* arguments, result_acceptor accept, void* typed_call);
+
+  // ready() for a call whose caller asked for the response's metadata:
+  // empties the caller's, which the response fills.
+  void receive_response_metadata();
+
+  // ready() for a call that does not start here: stopped already, or a
+  // reconnecting client without a connection. True when it ended.
+  bool ready_otherwise();
+
   session_core* m_core;
   const connection_slot* m_slot;  // a reconnecting client's: m_core is read from it when awaited
   call_options m_options;
@@ -308,29 +320,48 @@ DUET_INLINE untyped_call::untyped_call(untyped_call&& other) noexcept
 
 DUET_INLINE bool untyped_call::ready(argument_encoder encode, const void* arguments) {
   call_operation& call = m_op;
-  if (m_options.response_metadata != nullptr) {
-    m_options.response_metadata->clear();
-    call.response_metadata = m_options.response_metadata;
-  }
+  if (m_options.response_metadata != nullptr) receive_response_metadata();
   call.request_metadata = &m_options.metadata;  // sent only when not empty
   call.idempotency_key = m_options.idempotency_key;
   if (m_hooks.installed() && intercept_before()) return true;
+  // The attempts start in suspend, each on the connection current then.
+  if (m_options.stop.stop_requested() || m_retry || m_slot != nullptr) {
+    if (ready_otherwise()) return true;
+    if (m_retry) return false;
+  }
+  return m_core->start_call(call, m_options.effective_deadline(), m_method, encode, arguments);
+}
+
+[[gnu::noinline]] DUET_INLINE void untyped_call::receive_response_metadata() {
+  m_options.response_metadata->clear();
+  m_op.response_metadata = m_options.response_metadata;
+}
+
+[[gnu::noinline]] DUET_INLINE bool untyped_call::ready_otherwise() {
   if (m_options.stop.stop_requested()) {
     return m_op.end_now(status_code::cancelled, "the call was cancelled before it was sent");
   }
-  // The attempts start in suspend, each on the connection current then.
   if (m_retry) return false;
-  if (m_slot != nullptr && (m_core = m_slot->current) == nullptr) {
-    return m_op.end_now(status_code::unavailable,
-                              "the client has no connection right now (it is reconnecting)");
+  if ((m_core = m_slot->current) == nullptr) {
+    return m_op.end_now(status_code::unavailable, "the client has no connection right now (it is reconnecting)");
   }
-  return m_core->start_call(call, m_options.effective_deadline(), m_method, encode, arguments);
+  return false;
 }
 
 DUET_INLINE std::coroutine_handle<> untyped_call::suspend(std::coroutine_handle<> awaiting, argument_encoder encode,
                                                        const void* arguments, result_acceptor accept,
                                                        void* typed_call) {
-  if (m_retry) {
+  if (m_retry) return start_attempts(awaiting, encode, arguments, accept, typed_call);
+  m_core->suspend_call(m_op, awaiting, m_options.stop);
+  return std::noop_coroutine();
+}
+
+[[gnu::noinline]] DUET_INLINE std::coroutine_handle<> untyped_call::start_attempts(std::coroutine_handle<> awaiting,
+                                                                                argument_encoder encode,
+                                                                                const void* arguments,
+                                                                                result_acceptor accept,
+                                                                                void* typed_call) {
+  {
     retry_plan& plan = *m_retry;
     plan.core = m_slot != nullptr ? nullptr : m_core;
     plan.slot = m_slot;
@@ -347,8 +378,6 @@ DUET_INLINE std::coroutine_handle<> untyped_call::suspend(std::coroutine_handle<
     m_driver = plan.policy.attempts_runner(plan);
     return m_driver.start(awaiting);
   }
-  m_core->suspend_call(m_op, awaiting, m_options.stop);
-  return std::noop_coroutine();
 }
 
 DUET_INLINE bool untyped_call::resume(result_acceptor accept, void* typed_call) {
@@ -390,7 +419,7 @@ DUET_INLINE bool untyped_call::resume_otherwise(result_acceptor accept, void* ty
   return call.code == status_code::ok;
 }
 
-DUET_INLINE bool untyped_call::intercept_before() {
+[[gnu::noinline]] DUET_INLINE bool untyped_call::intercept_before() {
   call_operation& call = m_op;
   // The after hooks see the response's metadata even when the caller
   // does not ask for it.

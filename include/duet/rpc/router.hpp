@@ -125,15 +125,33 @@ class router final : public detail::request_dispatcher {
     return *this;
   }
 
+  // Through m_index: an id is a hash of its name already, so its low bits
+  // pick a slot, and a request finds its handler in a probe or two.
   [[nodiscard]] detail::handler_base* find(std::uint32_t id) const noexcept {
-    auto at = std::lower_bound(m_entries.begin(), m_entries.end(), id,
-                               [](const entry& e, std::uint32_t key) { return e.id < key; });
-    return at != m_entries.end() && at->id == id ? at->handler.get() : nullptr;
+    if (m_index.empty()) return nullptr;
+    const auto mask = static_cast<std::uint32_t>(m_index.size() - 1);
+    for (std::uint32_t i = id & mask;; i = (i + 1) & mask) {
+      const index_slot& slot = m_index[i];
+      if (slot.handler == nullptr || slot.id == id) return slot.handler;  // at least half are empty
+    }
   }
+
+  // Rebuilds m_index from m_entries (after each `on`, before serving).
+  void reindex();
 
   void dispatch(detail::session_core& session, const frame_view& frame) override;
 
-  std::vector<entry> m_entries;  // sorted by id: lookups are a binary search
+  // dispatch() for a frame no handler takes: `handler` is null (no handler
+  // for the method) or one of the other shape (stream or not).
+  void refuse(detail::session_core& session, const frame_view& frame, const detail::handler_base* handler);
+
+  struct index_slot {
+    std::uint32_t id = 0;
+    detail::handler_base* handler = nullptr;  // null: an empty slot
+  };
+
+  std::vector<entry> m_entries;  // sorted by id
+  std::vector<index_slot> m_index;  // open addressing, a power of two at least twice m_entries' size
   detail::server_interceptors m_interceptors;
   std::uint64_t m_dropped_notifications = 0;
   // Null until enable_idempotency_cache, the only place that makes the
@@ -182,27 +200,54 @@ DUET_INLINE void router::add(std::uint32_t id, std::string_view name, std::uniqu
                            " have the same wire id; rename one of them");
   }
   handler->interceptors = &m_interceptors;
-  m_entries.insert(at, entry{id, name, std::move(handler)});
+  at = m_entries.insert(at, entry{id, name, std::move(handler)});
+  try {
+    reindex();
+  } catch (...) {
+    m_entries.erase(at);  // out of memory: as if `on` had not been called
+    throw;
+  }
+}
+
+DUET_INLINE void router::reindex() {
+  std::size_t size = 2;
+  while (size < 2 * m_entries.size()) size *= 2;
+  std::vector<index_slot> index(size);
+  const auto mask = static_cast<std::uint32_t>(size - 1);
+  for (const entry& e : m_entries) {
+    std::uint32_t i = e.id & mask;
+    while (index[i].handler != nullptr) i = (i + 1) & mask;
+    index[i] = index_slot{e.id, e.handler.get()};
+  }
+  m_index = std::move(index);
 }
 
 DUET_INLINE void router::dispatch(detail::session_core& session, const frame_view& frame) {
-  if (detail::handler_base* handler = find(frame.header.method)) {
-    if (((frame.header.flags & flag_stream) != 0) != handler->streams) {
-      // The two sides declare the method with different shapes.
-      if (frame.header.kind == frame_kind::request) {
-        session.send_error(frame.header.id,
-                           status(status_code::unimplemented, handler->streams
-                                                                  ? "the method is a stream: a plain call cannot reach it"
-                                                                  : "the method is not a stream: it cannot be opened as one"));
-      }
-      return;
+  detail::handler_base* handler = find(frame.header.method);
+  if (handler == nullptr || ((frame.header.flags & flag_stream) != 0) != handler->streams) {
+    refuse(session, frame, handler);
+    return;
+  }
+  // Only a request that carries metadata can carry a key.
+  if (m_answers && frame.header.kind == frame_kind::request && !frame.metadata.empty() &&
+      m_answers->handle(*m_answers, session, frame)) {
+    return;
+  }
+  handler->handle(session, frame);
+}
+
+// Out of line: the usual request finds its handler, and dispatch() stays
+// small enough to need no stack frame of its own.
+[[gnu::noinline]] DUET_INLINE void router::refuse(detail::session_core& session, const frame_view& frame,
+                                                  const detail::handler_base* handler) {
+  if (handler != nullptr) {
+    // The two sides declare the method with different shapes.
+    if (frame.header.kind == frame_kind::request) {
+      session.send_error(frame.header.id,
+                         status(status_code::unimplemented, handler->streams
+                                                                ? "the method is a stream: a plain call cannot reach it"
+                                                                : "the method is not a stream: it cannot be opened as one"));
     }
-    // Only a request that carries metadata can carry a key.
-    if (m_answers && frame.header.kind == frame_kind::request && !frame.metadata.empty() &&
-        m_answers->handle(*m_answers, session, frame)) {
-      return;
-    }
-    handler->handle(session, frame);
   } else if (frame.header.kind == frame_kind::request) {
     session.send_error(frame.header.id, status(status_code::not_found, "no handler for method id " +
                                                                            std::to_string(frame.header.method)));

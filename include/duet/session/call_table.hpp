@@ -32,22 +32,13 @@ class call_table {
 
   /// Stores `call` and returns its id (never 0), or 0 when the table is full.
   [[nodiscard]] std::uint32_t insert(Call& call) {
-    std::uint32_t index;
-    if (m_slots.size() < m_capacity) {
-      // Fresh slots first: spreading use over every slot delays id reuse.
-      index = static_cast<std::uint32_t>(m_slots.size());
-      m_slots.push_back(slot{});
-    } else if (m_free_head != no_slot) {
-      index = m_free_head;
-      m_free_head = m_slots[index].next_free;
-      if (m_free_head == no_slot) m_free_tail = no_slot;
-    } else {
-      return 0;
-    }
-    slot& s = m_slots[index];
-    s.call = &call;
-    ++m_size;
-    return (s.generation << m_index_bits) | index;
+    // Fresh slots first: spreading use over every slot delays id reuse.
+    if (m_slots.size() < m_capacity) return insert_fresh(call);
+    if (m_free_head == no_slot) return 0;
+    const std::uint32_t index = m_free_head;
+    m_free_head = m_slots[index].next_free;
+    if (m_free_head == no_slot) m_free_tail = no_slot;
+    return occupy(index, call);
   }
 
   /// The call stored under `id`, or nullptr when the id is unknown or stale.
@@ -97,6 +88,21 @@ class call_table {
     if (capacity < 1) return 1;
     if (capacity > (std::uint32_t{1} << 20)) return std::uint32_t{1} << 20;
     return capacity;
+  }
+
+  // insert() into a slot never used before (out of line: it may grow the
+  // vector, and a table in steady state reuses released slots).
+  [[gnu::noinline]] std::uint32_t insert_fresh(Call& call) {
+    const auto index = static_cast<std::uint32_t>(m_slots.size());
+    m_slots.push_back(slot{});
+    return occupy(index, call);
+  }
+
+  std::uint32_t occupy(std::uint32_t index, Call& call) noexcept {
+    slot& s = m_slots[index];
+    s.call = &call;
+    ++m_size;
+    return (s.generation << m_index_bits) | index;
   }
 
   void release(std::uint32_t index) noexcept {

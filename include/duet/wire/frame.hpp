@@ -157,6 +157,30 @@ enum class frame_error : std::uint8_t {
   return "unknown frame error";
 }
 
+/// Where the two lengths sit in a frame header (after this side has
+/// written the rest of it, a frame writer patches them in).
+inline constexpr std::size_t frame_metadata_length_offset = 16;
+inline constexpr std::size_t frame_payload_length_offset = 20;
+
+namespace detail {
+// allowed_frame_flags by kind (its wire value, a known one), for load_frame_header.
+struct frame_flags_table {
+  std::uint16_t flags[16] = {};
+  [[nodiscard]] constexpr std::uint16_t operator[](std::uint8_t kind) const noexcept { return flags[kind & 15u]; }
+};
+inline constexpr frame_flags_table frame_flags_by_kind = [] {
+  frame_flags_table t;
+  for (unsigned k = 0; k < 16; ++k) t.flags[k] = allowed_frame_flags(static_cast<frame_kind>(k));
+  return t;
+}();
+static_assert(static_cast<unsigned>(frame_kind::credit) < 16, "every known kind has its entry");
+// One bit per kind (its wire value) whose frames may have id 0.
+inline constexpr std::uint32_t kinds_without_id =
+    (1u << static_cast<unsigned>(frame_kind::notification)) | (1u << static_cast<unsigned>(frame_kind::ping)) |
+    (1u << static_cast<unsigned>(frame_kind::pong)) | (1u << static_cast<unsigned>(frame_kind::goaway)) |
+    (1u << static_cast<unsigned>(frame_kind::hello));
+}  // namespace detail
+
 /// Writes `h` as the 24 header bytes at `out[0..24)`.
 constexpr void store_frame_header(std::byte* out, const frame_header& h) noexcept {
   out[0] = frame_magic[0];
@@ -167,8 +191,8 @@ constexpr void store_frame_header(std::byte* out, const frame_header& h) noexcep
   detail::store_le16(out + 6, h.status);
   detail::store_le32(out + 8, h.id);
   detail::store_le32(out + 12, h.method);
-  detail::store_le32(out + 16, h.metadata_length);
-  detail::store_le32(out + 20, h.payload_length);
+  detail::store_le32(out + frame_metadata_length_offset, h.metadata_length);
+  detail::store_le32(out + frame_payload_length_offset, h.payload_length);
 }
 
 /// Reads the 24 header bytes at `in[0..24)` into `h` and checks everything
@@ -181,7 +205,7 @@ constexpr void store_frame_header(std::byte* out, const frame_header& h) noexcep
 /// holds whatever fields were read (its kind may then be out of range).
 [[nodiscard]] constexpr frame_error load_frame_header(const std::byte* in, frame_header& h,
                                                       std::uint32_t max_frame_size) noexcept {
-  if (in[0] != frame_magic[0] || in[1] != frame_magic[1]) return frame_error::bad_magic;
+  if (detail::load_le16(in) != detail::load_le16(frame_magic)) return frame_error::bad_magic;
   if (std::to_integer<std::uint8_t>(in[2]) != frame_version) return frame_error::bad_version;
   const auto kind = std::to_integer<std::uint8_t>(in[3]);
   h.kind = static_cast<frame_kind>(kind);
@@ -194,10 +218,9 @@ constexpr void store_frame_header(std::byte* out, const frame_header& h) noexcep
   if (!is_known_frame_kind(kind)) return frame_error::bad_kind;
   // Undefined flags are an error rather than ignored: a future flag must never
   // be silently dropped by an old peer. New flags come with a hello feature bit.
-  if ((h.flags & ~allowed_frame_flags(h.kind)) != 0) return frame_error::reserved_flags;
-  if (h.id == 0 && h.kind != frame_kind::notification && h.kind != frame_kind::ping &&
-      h.kind != frame_kind::pong && h.kind != frame_kind::goaway && h.kind != frame_kind::hello)
-    return frame_error::zero_id;
+  // Both rules by table, one entry (or bit) per kind: every frame comes here.
+  if ((h.flags & ~detail::frame_flags_by_kind[kind]) != 0) return frame_error::reserved_flags;
+  if (h.id == 0 && ((detail::kinds_without_id >> kind) & 1u) == 0) return frame_error::zero_id;
   // 64-bit sum: two 32-bit lengths can overflow a 32-bit total.
   if (std::uint64_t{h.metadata_length} + h.payload_length > max_frame_size) return frame_error::too_large;
   return frame_error::none;

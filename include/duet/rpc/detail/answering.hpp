@@ -37,6 +37,9 @@ bool admit_request(session_core& session, call_context& context, const frame_vie
 /// Ends a request whose arguments do not decode.
 void refuse_undecodable(session_core& session, call_context& context, const frame_header& header, server_hooks& hooks);
 
+/// Answers request `id` whose response threw `what` while encoding: `internal`.
+void answer_unencodable(session_core& session, std::uint32_t id, const char* what, const metadata* response_metadata);
+
 // The code for answering is shared by every handler of a result type R.
 template <class R>
 void answer_value(session_core& session, std::uint32_t id, const R& value, const metadata* response_metadata) {
@@ -45,8 +48,7 @@ void answer_value(session_core& session, std::uint32_t id, const R& value, const
     duet::encode(response.payload(), value);
   } catch (const std::exception& e) {
     response.abandon();
-    session.send_error(id, status(status_code::internal, std::string("encoding the response threw: ") + e.what()),
-                       response_metadata);
+    answer_unencodable(session, id, e.what(), response_metadata);
     return;
   }
   response.send();
@@ -116,6 +118,14 @@ namespace duet::inline v0::detail {
   end_early(session, context, header, hooks,
             status(status_code::invalid_argument, "the request's payload does not decode as the arguments of " +
                                                       std::string(context.method_name())));
+}
+
+// Out of line: it builds strings, which answer_value's happy path must not
+// pay for in its stack frame.
+[[gnu::noinline]] DUET_INLINE void answer_unencodable(session_core& session, std::uint32_t id, const char* what,
+                                                      const metadata* response_metadata) {
+  session.send_error(id, status(status_code::internal, std::string("encoding the response threw: ") + what),
+                     response_metadata);
 }
 
 DUET_INLINE status status_of_current_exception() {

@@ -46,29 +46,46 @@ class typed_handler final : public handler_base {
     if constexpr (shape::asynchronous) {
       run_async(session, frame);
     } else {
-      const bool wants_answer = frame.header.kind == frame_kind::request;
-      const std::uint32_t id = frame.header.id;
-      call_context context = call_context_access::make(session, session.loop(), m_name, m_id, wants_answer);
-      server_hooks hooks{interceptors};
-      arguments args;
-      if (!prepare(session, context, frame, args, hooks)) return;
-      try {
-        if constexpr (std::is_void_v<typename shape::produced>) {
-          invoke(context, args);
-          if (hooks.ran != 0) hooks.after(context, status{});
-          if (wants_answer) answer_void(session, id, call_context_access::response_metadata(context));
+      // The usual request: a handler that does not take the context, no
+      // metadata, no interceptors. It needs no context (nothing could read
+      // it), so it makes none unless it fails.
+      if constexpr (!shape::takes_context) {
+        if (frame.metadata.empty() && (interceptors == nullptr || interceptors->list.empty())) {
+          handle_plain(session, frame);
         } else {
-          decltype(auto) produced = invoke(context, args);
-          if (hooks.ran != 0) hooks.after(context, outcome_of(produced));
-          if (wants_answer) answer(session, id, produced, call_context_access::response_metadata(context));
+          handle_with_context(session, frame);  // out of line: its context stays off handle_plain's stack
         }
-      } catch (...) {
-        end_by_exception(session, context, id, hooks);
+      } else {
+        handle_with_context(session, frame);
       }
     }
   }
 
  private:
+  // handle() for a plain handler, with the context it may take, the
+  // request's metadata and the interceptors.
+  [[gnu::noinline]] void handle_with_context(session_core& session, const frame_view& frame) {
+    const bool wants_answer = frame.header.kind == frame_kind::request;
+    const std::uint32_t id = frame.header.id;
+    call_context context = context_for(session, frame.header);
+    server_hooks hooks{interceptors};
+    arguments args;
+    if (!prepare(session, context, frame, args, hooks)) return;
+    try {
+      if constexpr (std::is_void_v<typename shape::produced>) {
+        invoke(context, args);
+        if (hooks.ran != 0) hooks.after(context, status{});
+        if (wants_answer) answer_void(session, id, call_context_access::response_metadata(context));
+      } else {
+        decltype(auto) produced = invoke(context, args);
+        if (hooks.ran != 0) hooks.after(context, outcome_of(produced));
+        if (wants_answer) answer(session, id, produced, call_context_access::response_metadata(context));
+      }
+    } catch (...) {
+      end_by_exception(session, context, id, hooks);
+    }
+  }
+
   decltype(auto) invoke(call_context& context, arguments& args) {
     return std::apply(
         [&](Args&... a) -> decltype(auto) {
@@ -80,6 +97,48 @@ class typed_handler final : public handler_base {
           }
         },
         args);
+  }
+
+  // handle() without a context, metadata or interceptors. A request that
+  // does not decode, or a handler that throws, goes the way of the others
+  // (the context it reports with holds nothing a context-free handler set).
+  void handle_plain(session_core& session, const frame_view& frame) {
+    arguments args;
+    if (!std::apply([&](Args&... a) { return duet::decode_all(frame.payload, a...); }, args)) {
+      plain_failed(session, frame.header, false);
+      return;
+    }
+    const bool wants_answer = frame.header.kind == frame_kind::request;
+    const std::uint32_t id = frame.header.id;
+    try {
+      if constexpr (std::is_void_v<typename shape::produced>) {
+        std::apply([&](Args&... a) { call(m_handler, std::move(a)...); }, args);
+        if (wants_answer) answer_void(session, id, nullptr);
+      } else {
+        decltype(auto) produced =
+            std::apply([&](Args&... a) -> decltype(auto) { return call(m_handler, std::move(a)...); }, args);
+        if (wants_answer) answer(session, id, produced, nullptr);
+      }
+    } catch (...) {
+      plain_failed(session, frame.header, true);
+    }
+  }
+
+  // handle_plain's end for a request whose arguments do not decode, or
+  // (`threw`, called inside the catch block) whose handler threw. Out of
+  // line: the context it reports with stays off the usual path's stack.
+  [[gnu::noinline]] void plain_failed(session_core& session, const frame_header& header, bool threw) {
+    call_context context = context_for(session, header);
+    server_hooks hooks{interceptors};
+    if (threw) {
+      end_by_exception(session, context, header.id, hooks);
+    } else {
+      refuse_undecodable(session, context, header, hooks);
+    }
+  }
+
+  call_context context_for(session_core& session, const frame_header& header) const noexcept {
+    return call_context_access::make(session, session.loop(), m_name, m_id, header.kind == frame_kind::request);
   }
 
   template <class... A>

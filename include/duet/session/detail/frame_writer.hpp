@@ -46,11 +46,15 @@ class frame_writer {
 
   /// Appends a request or notification: `header`, then the metadata block
   /// of `call` (a request's: its deadline and metadata), then the arguments
-  /// encoded by `encode`, with the lengths patched in. On failure (encoding
-  /// threw, the frame is larger than the peer accepts, the call's deadline
-  /// has passed) nothing is left in the queue and the status says why.
-  status encode_outgoing(const frame_header& header, argument_encoder encode, const void* arguments,
-                         call_operation* call = nullptr);
+  /// encoded by `encode`, with the lengths patched in. True once queued.
+  /// On failure (encoding threw, the frame is larger than the peer accepts,
+  /// the call's deadline has passed) nothing is left in the queue, and
+  /// `take_failure()` says why.
+  bool encode_outgoing(const frame_header& header, argument_encoder encode, const void* arguments,
+                       call_operation* call = nullptr);
+
+  /// Why the last encode_outgoing failed; taken once.
+  [[nodiscard]] status take_failure() noexcept { return std::move(m_failure); }
 
   // ---- the answer path -----------------------------------------------------
 
@@ -65,8 +69,9 @@ class frame_writer {
   /// Finishes the response begun by begin_response and counts it as an
   /// answer; false (nothing queued) when it is larger than the peer accepts.
   bool finish_response() {
-    if (!finish_frame()) return false;
-    m_queue.count_answer(m_queue.buffer().size() - m_frame_start + m_queue.view_bytes_after(m_frame_start));
+    const std::size_t size = finish_frame();
+    if (size == 0) return false;
+    m_queue.count_answer(size);
     return true;
   }
 
@@ -107,16 +112,24 @@ class frame_writer {
   void hello(const hello_message& hello) { encode_hello(m_queue.buffer(), hello); }
 
  private:
-  /// Reserves the header of a frame, to be patched by finish_frame.
+  /// Writes the header of a frame (its lengths 0), to be patched by
+  /// finish_frame. Written whole here, where its fields are mostly
+  /// constants, so that finishing only stores the two lengths.
   void begin_frame(const frame_header& header) {
     m_frame_start = m_queue.buffer().size();
     m_queue.buffer().resize(m_frame_start + frame_header_size);
-    m_frame_header = header;
+    store_frame_header(m_queue.buffer().data() + m_frame_start, header);
+    m_metadata_length = 0;
   }
 
-  /// Patches the frame's lengths in; drops it and returns false when it is
+  /// Patches the frame's lengths in and returns the frame's size (with the
+  /// bytes it sends from views; never 0); drops it and returns 0 when it is
   /// larger than the peer accepts.
-  bool finish_frame();
+  std::size_t finish_frame();
+
+  /// encode_outgoing's end on failure: sets m_failure (`code`, a message
+  /// about the `kind` frame, `what`, `detail`), drops the frame, false.
+  bool outgoing_failed(frame_kind kind, status_code code, const char* what, const char* detail);
 
   /// error_response's path for a response with metadata; false (nothing
   /// queued) when the metadata alone does not fit the peer's limit.
@@ -136,7 +149,8 @@ class frame_writer {
 
   write_queue m_queue;
   std::size_t m_frame_start = 0;
-  frame_header m_frame_header{};
+  std::uint32_t m_metadata_length = 0;  // of the frame being built
+  status m_failure;  // why the last encode_outgoing failed (not a return value: the usual path builds none)
   std::uint32_t m_peer_max_frame_size = default_max_frame_size;
 };
 
@@ -148,33 +162,41 @@ class frame_writer {
 #if DUET_HEADER_DEFINITIONS
 namespace duet::inline v0::detail {
 
-DUET_INLINE status frame_writer::encode_outgoing(const frame_header& header, argument_encoder encode,
-                                                 const void* arguments, call_operation* call) {
-  const char* what = header.kind == frame_kind::request ? "request" : "notification";
+DUET_INLINE bool frame_writer::encode_outgoing(const frame_header& header, argument_encoder encode,
+                                               const void* arguments, call_operation* call) {
   begin_frame(header);
-  status failure;
   try {
     const bool has_metadata =
         call != nullptr && (call->armed() || !call->idempotency_key.empty() ||
                             (call->request_metadata != nullptr && !call->request_metadata->empty()));
-    if (!has_metadata || write_request_metadata(*call, failure)) {
-      // A request's long byte runs are sent from the arguments, which
-      // live until the call ends (and are copied if it ends unsent).
-      byte_writer writer(m_queue.buffer(), call != nullptr ? m_queue.borrower(call) : nullptr);
-      encode(arguments, writer);
+    if (has_metadata && !write_request_metadata(*call, m_failure)) {
+      drop_frame();
+      return false;
     }
+    // A request's long byte runs are sent from the arguments, which
+    // live until the call ends (and are copied if it ends unsent).
+    byte_writer writer(m_queue.buffer(), call != nullptr ? m_queue.borrower(call) : nullptr);
+    encode(arguments, writer);
   } catch (const std::exception& e) {
-    failure = status(status_code::internal, std::string("encoding the ") + what + " threw: " + e.what());
+    return outgoing_failed(header.kind, status_code::internal, " threw: ", e.what());
   } catch (...) {
-    failure = status(status_code::internal,
-                     std::string("encoding the ") + what + " threw an exception that is not a std::exception");
+    return outgoing_failed(header.kind, status_code::internal, " threw an exception that is not a std::exception",
+                           "");
   }
-  if (failure.ok() && !finish_frame()) {
-    failure = status(status_code::resource_exhausted,
-                     std::string("the ") + what + " is larger than the peer's maximum frame size");
+  if (!finish_frame()) {
+    return outgoing_failed(header.kind, status_code::resource_exhausted, " is larger than the peer's maximum frame size",
+                           "");
   }
-  if (!failure.ok()) drop_frame();
-  return failure;
+  return true;
+}
+
+[[gnu::noinline]] DUET_INLINE bool frame_writer::outgoing_failed(frame_kind kind, status_code code, const char* what,
+                                                                 const char* detail) {
+  const char* frame = kind == frame_kind::request ? "request" : "notification";
+  const bool encoding = code == status_code::internal;
+  m_failure = status(code, std::string(encoding ? "encoding the " : "the ") + frame + what + detail);
+  drop_frame();
+  return false;
 }
 
 DUET_INLINE byte_writer frame_writer::begin_response(std::uint32_t id, const metadata* response_metadata,
@@ -209,16 +231,17 @@ DUET_INLINE bool frame_writer::kept_answer(std::uint32_t id, std::uint16_t code,
   return true;
 }
 
-DUET_INLINE bool frame_writer::finish_frame() {
+DUET_INLINE std::size_t frame_writer::finish_frame() {
   byte_vector& out = m_queue.buffer();
   const std::size_t body = out.size() - m_frame_start - frame_header_size + m_queue.view_bytes_after(m_frame_start);
   if (body > m_peer_max_frame_size) {
     drop_frame();
-    return false;
+    return 0;
   }
-  m_frame_header.payload_length = static_cast<std::uint32_t>(body - m_frame_header.metadata_length);
-  store_frame_header(out.data() + m_frame_start, m_frame_header);
-  return true;
+  std::byte* const header = out.data() + m_frame_start;
+  store_le32(header + frame_metadata_length_offset, m_metadata_length);
+  store_le32(header + frame_payload_length_offset, static_cast<std::uint32_t>(body - m_metadata_length));
+  return frame_header_size + body;
 }
 
 [[gnu::noinline]] DUET_INLINE bool frame_writer::error_with_metadata(std::uint32_t id, std::uint16_t code,
@@ -227,8 +250,8 @@ DUET_INLINE bool frame_writer::finish_frame() {
   begin_frame(frame_header{frame_kind::response, 0, code, id, 0, 0, 0});
   write_metadata({}, &response_metadata);
   byte_vector& out = m_queue.buffer();
-  if (m_frame_header.metadata_length <= m_peer_max_frame_size) {
-    const std::size_t room = m_peer_max_frame_size - m_frame_header.metadata_length;
+  if (m_metadata_length <= m_peer_max_frame_size) {
+    const std::size_t room = m_peer_max_frame_size - m_metadata_length;
     if (text.size() > room) text = text.substr(0, room);
     const std::size_t at = out.size();
     out.resize(at + text.size());
@@ -266,7 +289,7 @@ DUET_INLINE bool frame_writer::finish_frame() {
                                                                 const metadata* user) {
   const std::size_t written = write_metadata_block(m_queue.buffer(), extra, user);
   // Larger than 4 GiB is larger than any peer accepts; finish_frame refuses it.
-  m_frame_header.metadata_length = static_cast<std::uint32_t>(std::min<std::size_t>(written, ~std::uint32_t{0}));
+  m_metadata_length = static_cast<std::uint32_t>(std::min<std::size_t>(written, ~std::uint32_t{0}));
 }
 
 }  // namespace duet::inline v0::detail

@@ -154,10 +154,7 @@ class session_core {
     call.method = method;
     call.encode = encode;
     call.arguments = arguments;
-    if (deadline) {
-      call.set_callback(&on_deadline);
-      m_loop.start_timer(call, *deadline);
-    }
+    if (deadline) arm_deadline(call, *deadline);
     return start_exchange(call);
   }
 
@@ -334,6 +331,9 @@ class session_core {
 
   static void on_deadline(timer_node& node) noexcept;
 
+  // start_call's part for a call with a deadline (out of line: most have none).
+  void arm_deadline(call_operation& call, time_point deadline);
+
   // A stopped call's canceller, on the loop: ends it (cancel_call).
   static std::coroutine_handle<> end_stopped(call_operation& call) { return call.session->cancel_call(call); }
 
@@ -355,12 +355,19 @@ class session_core {
   /// peer accepts, is dropped and ends the call (`done`, not resumed).
   void send(call_operation& call);
 
+  /// send's end for a request that could not be queued: out of the table,
+  /// ended with why (not resumed).
+  void unsent(call_operation& call);
+
   /// Hands free slots to queued callers, oldest first, sending their
   /// requests; they stay suspended until their responses. One whose request
   /// cannot be sent resumes through the loop rather than inline, since this
   /// runs inside other calls' completions; the waiter is taken first so that
   /// nothing else (a deadline) can resume the same coroutine a second time.
-  void admit_queued();
+  void admit_queued() {
+    if (m_admission.has_waiting()) admit_waiting();  // the usual case: nobody waits
+  }
+  void admit_waiting();
 
   /// Ends `call` (already out of the table) without resuming it.
   void finish(call_operation& call, status_code code, std::string why);
@@ -402,6 +409,10 @@ class session_core {
   /// Finishes the response begun by begin_response and queues it. A response
   /// larger than the peer accepts is replaced by a `resource_exhausted` one.
   void send_response(std::uint32_t id);
+
+  /// send_response's answer for a response larger than the peer accepts
+  /// (out of line: it builds a status).
+  void refuse_response(std::uint32_t id);
 
   /// Drops a response begun by begin_response (its value failed to encode).
   void abandon_response() noexcept { m_frames.drop_frame(); }
@@ -555,7 +566,16 @@ DUET_INLINE bool session_core::route_frames() {
       shutdown(status_code::protocol_error, m_decoder.error_message());
       return false;
     }
-    route(frame);
+    // The frames of calls (a response here, a request there) without
+    // metadata go straight to their routes: what route() checks first
+    // (the hello, the metadata) cannot stop them.
+    if (frame.header.kind == frame_kind::response && frame.metadata.empty() && m_hello.done()) {
+      route_response(frame);
+    } else if (frame.header.kind == frame_kind::request && frame.metadata.empty() && m_hello.done()) {
+      route_incoming(frame);
+    } else {
+      route(frame);
+    }
     if (m_lifecycle.closed()) return false;
   }
 }
@@ -718,19 +738,23 @@ DUET_INLINE void session_core::route_goaway(const frame_view& frame) {
   return true;
 }
 
-[[gnu::noinline]] DUET_INLINE void session_core::send(call_operation& call) {
+DUET_INLINE void session_core::send(call_operation& call) {
   const auto flags = static_cast<std::uint16_t>(call.stream != nullptr ? flag_stream : 0);
-  status queued = m_frames.encode_outgoing(frame_header{frame_kind::request, flags, 0, call.id, call.method, 0, 0},
-                                           call.encode, call.arguments, &call);
-  if (!queued.ok()) {
-    m_admission.take(call.id);
-    finish(call, queued.code(), queued.message());
+  if (!m_frames.encode_outgoing(frame_header{frame_kind::request, flags, 0, call.id, call.method, 0, 0}, call.encode,
+                                call.arguments, &call)) {
+    unsent(call);
     return;
   }
   wake_writer();
 }
 
-DUET_INLINE void session_core::admit_queued() {
+[[gnu::noinline]] DUET_INLINE void session_core::unsent(call_operation& call) {
+  m_admission.take(call.id);
+  status why = m_frames.take_failure();
+  finish(call, why.code(), why.message());
+}
+
+DUET_INLINE void session_core::admit_waiting() {
   while (m_admission.has_waiting() && has_room()) {
     call_operation* call = m_admission.dequeue();
     m_admission.admit(*call);
@@ -763,6 +787,11 @@ DUET_INLINE std::coroutine_handle<> session_core::cancel_call(call_operation& ca
     if (call.response_metadata != nullptr) call.response_metadata->clear();
   }
   return std::exchange(call.waiter, {});
+}
+
+[[gnu::noinline]] DUET_INLINE void session_core::arm_deadline(call_operation& call, time_point deadline) {
+  call.set_callback(&on_deadline);
+  m_loop.start_timer(call, deadline);
 }
 
 DUET_INLINE void session_core::on_deadline(timer_node& node) noexcept {
@@ -800,22 +829,26 @@ DUET_INLINE void session_core::complete(call_operation& call, status_code code, 
 [[gnu::noinline]] DUET_INLINE status session_core::notify(std::uint32_t method, argument_encoder encode,
                                                           const void* arguments) {
   if (m_lifecycle.closed()) return status(status_code::unavailable, "the connection is closed");
-  status queued =
-      m_frames.encode_outgoing(frame_header{frame_kind::notification, 0, 0, 0, method, 0, 0}, encode, arguments);
-  if (queued.ok()) wake_writer();
-  return queued;
+  if (!m_frames.encode_outgoing(frame_header{frame_kind::notification, 0, 0, 0, method, 0, 0}, encode, arguments)) {
+    return m_frames.take_failure();
+  }
+  wake_writer();
+  return status();
 }
 
 // ---- responses -------------------------------------------------------------------
 
 DUET_INLINE void session_core::send_response(std::uint32_t id) {
   if (!m_frames.finish_response()) {
-    send_error(id,
-               status(status_code::resource_exhausted, "the response is larger than the peer's maximum frame size"));
+    refuse_response(id);
     return;
   }
   if (!m_captures.empty()) m_captures.deliver(id, m_frames.queue().buffer(), m_frames.frame_start());
   wake_writer();
+}
+
+[[gnu::noinline]] DUET_INLINE void session_core::refuse_response(std::uint32_t id) {
+  send_error(id, status(status_code::resource_exhausted, "the response is larger than the peer's maximum frame size"));
 }
 
 DUET_INLINE void session_core::send_error(std::uint32_t id, const status& s, const metadata* response_metadata) {
