@@ -14,7 +14,7 @@
 #include <duet/session/detail/lifecycle.hpp>
 #include <duet/session/detail/call_operation.hpp>
 #include <duet/session/detail/running_requests.hpp>
-#include <duet/session/detail/stream_table.hpp>
+#include <duet/session/detail/stream_engine.hpp>
 #include <duet/session/detail/write_queue.hpp>
 #include <duet/session/session_options.hpp>
 #include <duet/status.hpp>
@@ -33,6 +33,8 @@
 #include <utility>
 
 namespace duet::inline v0::detail {
+
+class stream_table;
 
 /// What the session hands an incoming request or notification to: the rpc
 /// layer's router implements it. Called on the loop thread from inside the
@@ -99,8 +101,14 @@ class session_core {
   /// frames that crossed a stream's end on the wire (docs/protocol.md, 12.4).
   [[nodiscard]] std::uint64_t dropped_stream_frames() const noexcept { return m_streams.dropped_frames(); }
 
-  /// The session's streams (docs/protocol.md, 12), for the stream layer.
-  [[nodiscard]] stream_table& streams() noexcept { return m_streams; }
+  /// The session's streams (docs/protocol.md, 12), for the stream layer:
+  /// made by the first `use_streams`, after which `streams()` returns them.
+  /// `use_streams` is a template, defined in stream_routing.hpp (which the
+  /// stream layer includes), reached only from the stream layer's templates,
+  /// so that only a program that uses streams compiles the stream engine.
+  template <class Table = stream_table>
+  Table& use_streams();
+  [[nodiscard]] stream_table& streams() noexcept { return *m_streams.table(); }
 
   /// Begins closing: no new calls are admitted, pending ones end with
   /// `code`, the transport closes. Idempotent.
@@ -428,6 +436,9 @@ class session_core {
     wake_writer();
   }
   void route_goaway(const frame_view& frame);
+  // A stream frame: to the engine if well formed and there is one; dropped
+  // if there is none (then no stream has its id).
+  void route_stream_frame(const frame_view& frame);
 
   // ---- backpressure: requests that arrive over the caps wait --------------
 
@@ -512,7 +523,7 @@ class session_core {
   std::coroutine_handle<> m_tasks_waiter;  // the reader, waiting for handlers and writer to end
   void (*m_on_unusable)(void*) noexcept = nullptr;
   void* m_on_unusable_context = nullptr;
-  stream_table m_streams;
+  stream_support m_streams;
 };
 
 }  // namespace duet::inline v0::detail
@@ -577,7 +588,7 @@ DUET_INLINE void session_core::route(const frame_view& frame) {
     case frame_kind::hello: shutdown(status_code::protocol_error, "the peer sent a second hello"); return;
     case frame_kind::stream_data:
     case frame_kind::stream_end:
-    case frame_kind::credit: m_streams.route(*this, frame); return;
+    case frame_kind::credit: route_stream_frame(frame); return;
     default:
       // A pong has done its work by arriving (any read counts for the
       // keepalive).
@@ -689,6 +700,16 @@ DUET_INLINE void session_core::route_goaway(const frame_view& frame) {
     if (m_lifecycle.closed()) return;  // a resumed caller closed the session
   }
   close_when_idle();
+}
+
+[[gnu::noinline]] DUET_INLINE void session_core::route_stream_frame(const frame_view& frame) {
+  if (std::string why = m_streams.malformed(frame); !why.empty()) {
+    shutdown(status_code::protocol_error, why);
+  } else if (stream_engine* engine = m_streams.engine()) {
+    engine->on_frame(*this, frame);
+  } else {
+    m_streams.drop_frame();
+  }
 }
 
 [[gnu::noinline]] DUET_INLINE bool session_core::check_metadata(const frame_view& frame) {
@@ -907,6 +928,3 @@ DUET_INLINE void session_core::on_keepalive(timer_node& node) noexcept {
 
 }  // namespace duet::inline v0::detail
 #endif
-
-// The stream table's functions use the whole session core.
-#include <duet/session/detail/stream_routing.hpp>
