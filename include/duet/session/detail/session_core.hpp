@@ -48,11 +48,14 @@ class stream_table;
 /// - `m_keepalive` (keepalive.hpp), `m_hello` (hello.hpp);
 /// - `m_running` (running_requests.hpp) and `m_captures`
 ///   (answer_captures.hpp): the requests being served, and the answers an
-///   idempotency cache waits for.
+///   idempotency cache waits for;
+/// - `m_streams` (stream_engine.hpp): the seam to the streams, whose engine
+///   exists only once a stream is used.
 ///
 /// `route` sends each decoded frame, by kind, to one small `route_*`
 /// function. `session<Transport>` adds the reader and writer coroutines.
-/// Everything here runs on the loop thread.
+/// This file holds the hot path; what is off it is defined in the files
+/// included at its end. Everything here runs on the loop thread.
 class session_core {
  public:
   session_core(event_loop& loop, const session_options& options, request_dispatcher* dispatcher);
