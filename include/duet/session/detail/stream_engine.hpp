@@ -70,7 +70,8 @@ class stream_engine {
 /// it is dropped and counted, as the engine would.
 class stream_support {
  public:
-  stream_support(bool enabled, std::uint32_t window) noexcept : m_enabled(enabled), m_window(window == 0 ? 1 : window) {}
+  stream_support(bool enabled, std::uint32_t window) noexcept
+      : m_enabled(enabled), m_window(window == 0 ? 1 : window) {}
 
   /// Whether this side announces streams in its hello.
   [[nodiscard]] bool enabled() const noexcept { return m_enabled; }
@@ -146,7 +147,9 @@ namespace duet::inline v0::detail {
 
 DUET_INLINE std::string stream_support::malformed(const frame_view& frame) const {
   const frame_header& h = frame.header;
-  if (!m_negotiated) return std::string("a ") + std::string(to_string(h.kind)) + " frame, but streams were not negotiated";
+  if (!m_negotiated) {
+    return std::string("a ") + std::string(to_string(h.kind)) + " frame, but streams were not negotiated";
+  }
   if (!frame.metadata.empty()) return std::string("metadata in a ") + std::string(to_string(h.kind)) + " frame";
   if (h.kind == frame_kind::stream_end && !frame.payload.empty()) return "a stream_end frame with a payload";
   if (h.kind == frame_kind::credit) {
