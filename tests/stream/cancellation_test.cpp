@@ -35,7 +35,7 @@ struct fragile {
 
 template <>
 struct duet::codec<fragile> {
-  static constexpr std::size_t min_encoded_size = 1;
+  [[maybe_unused]] static constexpr std::size_t min_encoded_size = 1;
   static void encode(byte_writer& w, const fragile& f) {
     duet::encode(w, std::string(64, 'x'));
     if (f.fail != 0) throw 42;
