@@ -236,3 +236,43 @@ TEST_CASE("a caller drops and counts stream frames for streams it no longer has"
     co_await client.close();
   }());
 }
+
+TEST_CASE("a session that has used no stream still closes on a malformed stream frame", "[stream][bad-input]") {
+  // No stream was opened or served here: the session has no stream engine
+  // (docs/design.md), and checks every stream frame all the same.
+  const duet::byte_vector md = {std::byte{1}, std::byte{1}, std::byte{'k'}, std::byte{0}};  // one pair k=""
+  const duet::byte_vector three = {std::byte{1}, std::byte{0}, std::byte{0}};
+  const duet::byte_vector one = {std::byte{7}};
+  const duet::byte_vector zero = credit_payload(0);
+  const duet::byte_vector eight(8, std::byte{1});
+  struct bad {
+    const char* what;
+    duet::frame_kind kind;
+    duet::const_buffer metadata;
+    duet::const_buffer payload;
+  };
+  const bad cases[] = {
+      {"a credit payload of 3 bytes", duet::frame_kind::credit, {}, three},
+      {"a credit of 0", duet::frame_kind::credit, {}, zero},
+      {"stream_data with metadata", duet::frame_kind::stream_data, md, eight},
+      {"stream_end with a payload", duet::frame_kind::stream_end, {}, one},
+  };
+  for (const bad& c : cases) {
+    INFO(c.what);
+    duet::event_loop loop;
+    loop.block_on([&]() -> duet::task<void> {
+      auto [near_end, far_end] = duet::make_memory_pair(loop);
+      duet::client<duet::memory_stream> client(loop, std::move(near_end));
+      duet::byte_vector bytes = streams_hello();
+      put(bytes, c.kind, duet::flag_from_callee, 12345, 0, c.metadata, c.payload);
+      const duet::const_buffer piece(bytes);
+      const duet::io_result wr = co_await far_end.write(std::span<const duet::const_buffer>(&piece, 1));
+      REQUIRE_FALSE(wr.error);
+      for (int turns = 0; turns < 1000 && client.is_open(); ++turns) co_await loop.schedule();
+      CHECK_FALSE(client.is_open());
+      CHECK(client.underlying_session().dropped_stream_frames() == 0);
+      far_end.close();
+      co_await client.close();
+    }());
+  }
+}

@@ -9,6 +9,7 @@
 #include <duet/rpc/method.hpp>
 #include <duet/session/call_options.hpp>
 #include <duet/session/detail/session_core.hpp>
+#include <duet/session/detail/stream_routing.hpp>
 #include <duet/status.hpp>
 #include <duet/stream/io.hpp>
 #include <duet/wire/metadata.hpp>
@@ -74,7 +75,9 @@ class caller_stream_state {
   caller_stream_state(const call_options& options, std::uint32_t method);
   caller_stream_state(const caller_stream_state&) = delete;
   caller_stream_state& operator=(const caller_stream_state&) = delete;
-  virtual ~caller_stream_state();
+  // Defined here: with no key function, the class's vtable is emitted only
+  // where a stream is opened, not in every program that includes this.
+  virtual ~caller_stream_state() = default;
 
   /// Starts the stream on `target` with arguments encoded by `encode` from
   /// `arguments` (owned by the derived state). True when the opener may go
@@ -275,6 +278,9 @@ class [[nodiscard]] stream_opener {
 
   bool await_ready() {
     auto& state = static_cast<state_type&>(*m_state);
+    // Here, in a template: only a program that opens streams makes a
+    // session's stream engine, or compiles it.
+    if (session_core* core = m_target.current()) core->use_streams();
     return state.start(m_target, &encode_argument_tuple<Args...>, &state.arguments);
   }
   void await_suspend(std::coroutine_handle<> awaiting) noexcept { m_state->ch.opener = awaiting; }
@@ -305,10 +311,8 @@ DUET_INLINE caller_stream_state::caller_stream_state(const call_options& opts, s
   ch.call = &call;
 }
 
-DUET_INLINE caller_stream_state::~caller_stream_state() = default;
-
 DUET_INLINE bool caller_stream_state::start(call_target target, message_encoder encode, const void* arguments) {
-  session_core* core = target.slot != nullptr ? target.slot->current : target.core;
+  session_core* core = target.current();
   if (options.stop.stop_requested()) {
     ch.phase = stream_phase::closed;
     ch.code = status_code::cancelled;

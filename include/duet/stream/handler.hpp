@@ -9,6 +9,7 @@
 #include <duet/rpc/detail/typed_handler.hpp>
 #include <duet/rpc/method.hpp>
 #include <duet/session/detail/session_core.hpp>
+#include <duet/session/detail/stream_routing.hpp>
 #include <duet/session/detail/spawned.hpp>
 #include <duet/stream/io.hpp>
 #include <duet/stream/stream.hpp>
@@ -117,7 +118,9 @@ class stream_handler final : public handler_base {
   // pause the reader (they wait for credit it brings), so they have a cap
   // of their own: as many as calls in flight.
   void handle(session_core& session, const frame_view& frame) override {
-    if (session.streams().served() >= session.options().max_in_flight) {
+    // Here, in a template: only a program that serves streams makes a
+    // session's stream engine, or compiles it.
+    if (session.use_streams().served() >= session.options().max_in_flight) {
       session.send_error(frame.header.id,
                          status(status_code::resource_exhausted, "too many streams open on this connection"));
       return;

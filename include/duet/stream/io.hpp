@@ -2,6 +2,7 @@
 
 #include <duet/codec/codec.hpp>
 #include <duet/session/detail/session_core.hpp>
+#include <duet/session/detail/stream_routing.hpp>
 #include <duet/status.hpp>
 
 #include <coroutine>

@@ -18,6 +18,9 @@ struct call_target {
   call_target(session_core& session) noexcept : core(&session) {}  // NOLINT: implicit
   call_target(const connection_slot& where) noexcept : slot(&where) {}  // NOLINT: implicit
 
+  /// The session a call awaited now goes to (null: none right now).
+  [[nodiscard]] session_core* current() const noexcept { return slot != nullptr ? slot->current : core; }
+
   session_core* core = nullptr;
   const connection_slot* slot = nullptr;
 };

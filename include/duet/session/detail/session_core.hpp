@@ -3,7 +3,6 @@
 #include <duet/config.hpp>
 
 #include <duet/bytes.hpp>
-#include <duet/detail/scope_exit.hpp>
 #include <duet/loop/event_loop.hpp>
 #include <duet/session/detail/admission.hpp>
 #include <duet/session/detail/answer_captures.hpp>
@@ -13,8 +12,9 @@
 #include <duet/session/detail/keepalive.hpp>
 #include <duet/session/detail/lifecycle.hpp>
 #include <duet/session/detail/call_operation.hpp>
+#include <duet/session/detail/request_dispatcher.hpp>
 #include <duet/session/detail/running_requests.hpp>
-#include <duet/session/detail/stream_table.hpp>
+#include <duet/session/detail/stream_engine.hpp>
 #include <duet/session/detail/write_queue.hpp>
 #include <duet/session/session_options.hpp>
 #include <duet/status.hpp>
@@ -34,17 +34,7 @@
 
 namespace duet::inline v0::detail {
 
-/// What the session hands an incoming request or notification to: the rpc
-/// layer's router implements it. Called on the loop thread from inside the
-/// reader; the frame's views are valid only during the call, so a handler
-/// that runs on decodes its arguments first.
-class request_dispatcher {
- public:
-  virtual void dispatch(session_core& session, const frame_view& frame) = 0;
-
- protected:
-  ~request_dispatcher() = default;
-};
+class stream_table;
 
 /// The part of a session that does not depend on the transport type; it
 /// ties the session's concerns together, each in a member of its own:
@@ -58,11 +48,14 @@ class request_dispatcher {
 /// - `m_keepalive` (keepalive.hpp), `m_hello` (hello.hpp);
 /// - `m_running` (running_requests.hpp) and `m_captures`
 ///   (answer_captures.hpp): the requests being served, and the answers an
-///   idempotency cache waits for.
+///   idempotency cache waits for;
+/// - `m_streams` (stream_engine.hpp): the seam to the streams, whose engine
+///   exists only once a stream is used.
 ///
 /// `route` sends each decoded frame, by kind, to one small `route_*`
 /// function. `session<Transport>` adds the reader and writer coroutines.
-/// Everything here runs on the loop thread.
+/// This file holds the hot path; what is off it is defined in the files
+/// included at its end. Everything here runs on the loop thread.
 class session_core {
  public:
   session_core(event_loop& loop, const session_options& options, request_dispatcher* dispatcher);
@@ -99,8 +92,14 @@ class session_core {
   /// frames that crossed a stream's end on the wire (docs/protocol.md, 12.4).
   [[nodiscard]] std::uint64_t dropped_stream_frames() const noexcept { return m_streams.dropped_frames(); }
 
-  /// The session's streams (docs/protocol.md, 12), for the stream layer.
-  [[nodiscard]] stream_table& streams() noexcept { return m_streams; }
+  /// The session's streams (docs/protocol.md, 12), for the stream layer:
+  /// made by the first `use_streams`, after which `streams()` returns them.
+  /// `use_streams` is a template, defined in stream_routing.hpp (which the
+  /// stream layer includes), reached only from the stream layer's templates,
+  /// so that only a program that uses streams compiles the stream engine.
+  template <class Table = stream_table>
+  Table& use_streams();
+  [[nodiscard]] stream_table& streams() noexcept { return *m_streams.table(); }
 
   /// Begins closing: no new calls are admitted, pending ones end with
   /// `code`, the transport closes. Idempotent.
@@ -125,10 +124,7 @@ class session_core {
   /// began to end. One registration at a time; `fn` nullptr clears it. `fn`
   /// runs inside the session's own work: it must only note the fact (post
   /// a coroutine), never end or destroy the session.
-  void on_unusable(void (*fn)(void*) noexcept, void* context) noexcept {
-    m_on_unusable = fn;
-    m_on_unusable_context = context;
-  }
+  void on_unusable(void (*fn)(void*) noexcept, void* context) noexcept;
 
   /// Keepalive pings this side has sent (see `session_options::keepalive_interval`).
   [[nodiscard]] std::uint64_t pings_sent() const noexcept { return m_keepalive.pings_sent(); }
@@ -198,13 +194,7 @@ class session_core {
 
   /// Registers `c` to receive a copy of the answer to request `c.id` when it
   /// is queued, or to hear that none will come. At most one per id.
-  void capture_answer(answer_capture& c) noexcept {
-    if (m_lifecycle.closed()) {
-      c.on_abandon(c);
-      return;
-    }
-    m_captures.add(c);
-  }
+  void capture_answer(answer_capture& c) noexcept;
 
   /// Registers a request served by a coroutine handler until `untrack`:
   /// a cancel frame for its id, or the end of the connection, calls its
@@ -225,11 +215,7 @@ class session_core {
   /// As handler_started and handler_finished, for a stream handler: it
   /// keeps the session from finishing but never pauses the reader.
   void stream_handler_started() noexcept { m_load.stream_started(); }
-  void stream_handler_finished() noexcept {
-    m_load.stream_finished();
-    notify_if_idle();
-    close_when_idle();
-  }
+  void stream_handler_finished() noexcept;
 
  protected:
   virtual ~session_core() {
@@ -315,10 +301,7 @@ class session_core {
   /// Whether the writer, once the output is written, should end the session
   /// (a drain or the peer's goaway left nothing in flight).
   [[nodiscard]] bool close_when_flushed() const noexcept { return m_lifecycle.flushing(); }
-  void flushed_and_closing() {
-    shutdown(status_code::unavailable, m_lifecycle.draining() ? "the connection was drained (goaway)"
-                                                              : "the connection was closed after the peer's goaway");
-  }
+  void flushed_and_closing();
 
   /// Arms the keepalive timer, if `session_options::keepalive_interval` is set.
   void start_keepalive();
@@ -439,6 +422,9 @@ class session_core {
     wake_writer();
   }
   void route_goaway(const frame_view& frame);
+  // A stream frame: to the engine if well formed and there is one; dropped
+  // if there is none (then no stream has its id).
+  void route_stream_frame(const frame_view& frame);
 
   // ---- backpressure: requests that arrive over the caps wait --------------
 
@@ -479,10 +465,7 @@ class session_core {
 
   // ---- the end of the connection -------------------------------------------
 
-  static void on_drain_grace_over(timer_node& node) noexcept {
-    static_cast<session_timer&>(node).owner->shutdown(status_code::unavailable,
-                                                      "the server's drain grace period ended");
-  }
+  static void on_drain_grace_over(timer_node& node) noexcept;
 
   static void on_keepalive(timer_node& node) noexcept;
 
@@ -494,9 +477,7 @@ class session_core {
     if (m_lifecycle.start_flushing()) wake_writer();
   }
 
-  void notify_unusable() noexcept {
-    if (auto fn = std::exchange(m_on_unusable, nullptr)) fn(m_on_unusable_context);
-  }
+  void notify_unusable() noexcept;
 
   void notify_if_idle() {
     if (m_tasks_waiter && idle()) m_loop.post(std::exchange(m_tasks_waiter, {}));
@@ -523,7 +504,7 @@ class session_core {
   std::coroutine_handle<> m_tasks_waiter;  // the reader, waiting for handlers and writer to end
   void (*m_on_unusable)(void*) noexcept = nullptr;
   void* m_on_unusable_context = nullptr;
-  stream_table m_streams;
+  stream_support m_streams;
 };
 
 }  // namespace duet::inline v0::detail
@@ -597,25 +578,12 @@ DUET_INLINE void session_core::route(const frame_view& frame) {
     case frame_kind::hello: shutdown(status_code::protocol_error, "the peer sent a second hello"); return;
     case frame_kind::stream_data:
     case frame_kind::stream_end:
-    case frame_kind::credit: m_streams.route(*this, frame); return;
+    case frame_kind::credit: route_stream_frame(frame); return;
     default:
       // A pong has done its work by arriving (any read counts for the
       // keepalive).
       return;
   }
-}
-
-DUET_INLINE void session_core::route_hello(const frame_view& frame) {
-  hello_message hello{};
-  if (const char* why = m_hello.accept(frame, hello)) {
-    shutdown(status_code::protocol_error, why);
-    return;
-  }
-  m_frames.set_peer_max_frame_size(hello.max_frame_size);
-  // A peer that serves nothing (0) answers any call with unimplemented;
-  // admitting the calls lets each of them end with that answer.
-  if (hello.max_in_flight != 0) m_admission.set_peer_max_in_flight(hello.max_in_flight);
-  m_streams.on_peer_hello(*this, hello);
 }
 
 DUET_INLINE void session_core::route_response(const frame_view& frame) {
@@ -641,12 +609,6 @@ DUET_INLINE void session_core::route_response(const frame_view& frame) {
   if (m_lifecycle.winding_down()) close_when_idle();
 }
 
-[[gnu::noinline]] DUET_INLINE void session_core::route_stream_response(call_operation& call, const frame_view& frame) {
-  m_streams.on_response(*this, call, frame);
-  admit_queued();
-  if (m_lifecycle.winding_down()) close_when_idle();
-}
-
 DUET_INLINE void session_core::route_request(const frame_view& frame) {
   if ((frame.header.flags & flag_stream) != 0 && !m_streams.negotiated()) {
     shutdown(status_code::protocol_error, "a request opening a stream, but streams were not negotiated");
@@ -659,65 +621,6 @@ DUET_INLINE void session_core::route_request(const frame_view& frame) {
   }
 }
 
-[[gnu::noinline]] DUET_INLINE void session_core::refuse_request(std::uint32_t id) {
-  if (m_lifecycle.draining()) {
-    send_error(id, status(status_code::unavailable, "the server is draining (goaway sent): the request was not run"));
-  } else if (m_dispatcher == nullptr) {
-    send_error(id, status(status_code::unimplemented, "this side serves no methods"));
-  } else {  // over the caps (`rejects` counted it)
-    send_error(id, status(status_code::resource_exhausted, "the server is overloaded on this connection"));
-  }
-}
-
-[[gnu::noinline]] DUET_INLINE void session_core::park(const frame_view& frame) {
-  m_load.parked().park(frame);
-  // Parked behind others while under the caps (they are admitted as soon
-  // as room comes, so this is rare): let them all go on now.
-  if (!m_load.overloaded(queued_response_bytes())) admit_parked();
-}
-
-[[gnu::noinline]] DUET_INLINE void session_core::admit_parked() {
-  parked_requests& parked = m_load.parked();
-  if (!m_admitting_parked && !parked.empty()) {
-    // A handler admitted here may end at once and call back in: the flag
-    // keeps this loop the only one taking from the queue.
-    m_admitting_parked = true;
-    {
-      const scope_exit done([this]() noexcept { m_admitting_parked = false; });
-      while (!parked.empty() && !m_lifecycle.closed() &&
-             (m_lifecycle.draining() || !m_load.overloaded(queued_response_bytes()))) {
-        admit(parked.take());
-      }
-    }
-    parked.release_if_drained();
-    if (parked.empty()) close_when_idle();
-  }
-  if (m_reader && !reader_should_pause()) m_loop.post(std::exchange(m_reader, {}));
-}
-
-DUET_INLINE void session_core::route_goaway(const frame_view& frame) {
-  if (!m_lifecycle.peer_said_goaway()) return;
-  std::string why = "the peer is going away (goaway)";
-  if (!frame.payload.empty()) {
-    why += ": ";
-    why.append(reinterpret_cast<const char*>(frame.payload.data()), frame.payload.size());
-  }
-  notify_unusable();
-  // Calls still waiting for room never went out, and must not go out here.
-  while (call_operation* call = m_admission.dequeue()) {
-    complete(*call, status_code::unavailable, why);
-    if (m_lifecycle.closed()) return;  // a resumed caller closed the session
-  }
-  close_when_idle();
-}
-
-[[gnu::noinline]] DUET_INLINE bool session_core::check_metadata(const frame_view& frame) {
-  if (is_well_formed_metadata(frame.metadata)) return true;
-  shutdown(status_code::protocol_error,
-           std::string("malformed metadata in a ") + std::string(to_string(frame.header.kind)) + " frame");
-  return false;
-}
-
 // ---- outgoing calls ------------------------------------------------------------
 
 [[gnu::noinline]] DUET_INLINE bool session_core::start_exchange(call_operation& call) {
@@ -727,15 +630,6 @@ DUET_INLINE void session_core::route_goaway(const frame_view& frame) {
   m_admission.admit(call);
   send(call);
   return call.done;
-}
-
-[[gnu::noinline]] DUET_INLINE bool session_core::refuse_call(call_operation& call) {
-  if (m_lifecycle.closed()) {
-    finish(call, m_end_status.code(), m_end_status.message());
-  } else {
-    finish(call, status_code::unavailable, "the peer is going away (goaway): no new calls on this connection");
-  }
-  return true;
 }
 
 DUET_INLINE void session_core::send(call_operation& call) {
@@ -754,6 +648,11 @@ DUET_INLINE void session_core::send(call_operation& call) {
   finish(call, why.code(), why.message());
 }
 
+[[gnu::noinline]] DUET_INLINE void session_core::arm_deadline(call_operation& call, time_point deadline) {
+  call.set_callback(&on_deadline);
+  m_loop.start_timer(call, deadline);
+}
+
 DUET_INLINE void session_core::admit_waiting() {
   while (m_admission.has_waiting() && has_room()) {
     call_operation* call = m_admission.dequeue();
@@ -765,46 +664,6 @@ DUET_INLINE void session_core::admit_waiting() {
       m_loop.post(std::exchange(call->waiter, {}));
     }
   }
-}
-
-DUET_INLINE std::coroutine_handle<> session_core::cancel_call(call_operation& call) {
-  if (!call.done) {
-    if (call.id == 0) {
-      m_admission.unqueue(call);
-    } else if (m_admission.take(call.id) != nullptr && !m_lifecycle.closed()) {
-      m_frames.control(frame_kind::cancel, call.id, call.method, {});
-      wake_writer();
-    }
-    finish(call, status_code::cancelled, "the call was cancelled");
-    admit_queued();
-    close_when_idle();
-  } else {
-    // Ended (a response, a deadline) after the stop claimed it: the stop
-    // came first, so the call reports it; a response's bytes are gone.
-    call.code = status_code::cancelled;
-    call.message = "the call was cancelled";
-    call.payload = {};
-    if (call.response_metadata != nullptr) call.response_metadata->clear();
-  }
-  return std::exchange(call.waiter, {});
-}
-
-[[gnu::noinline]] DUET_INLINE void session_core::arm_deadline(call_operation& call, time_point deadline) {
-  call.set_callback(&on_deadline);
-  m_loop.start_timer(call, deadline);
-}
-
-DUET_INLINE void session_core::on_deadline(timer_node& node) noexcept {
-  auto& call = static_cast<call_operation&>(node);
-  session_core& self = *call.session;
-  if (call.id == 0) {
-    self.m_admission.unqueue(call);  // still waiting for room: it never went out
-  } else if (self.m_admission.take(call.id) == nullptr) {
-    return;
-  }
-  self.complete(call, status_code::deadline_exceeded, "the call's deadline passed");
-  self.admit_queued();
-  self.close_when_idle();
 }
 
 DUET_INLINE void session_core::finish(call_operation& call, status_code code, std::string why) {
@@ -826,16 +685,6 @@ DUET_INLINE void session_core::complete(call_operation& call, status_code code, 
   if (auto h = std::exchange(call.waiter, {})) h.resume();
 }
 
-[[gnu::noinline]] DUET_INLINE status session_core::notify(std::uint32_t method, argument_encoder encode,
-                                                          const void* arguments) {
-  if (m_lifecycle.closed()) return status(status_code::unavailable, "the connection is closed");
-  if (!m_frames.encode_outgoing(frame_header{frame_kind::notification, 0, 0, 0, method, 0, 0}, encode, arguments)) {
-    return m_frames.take_failure();
-  }
-  wake_writer();
-  return status();
-}
-
 // ---- responses -------------------------------------------------------------------
 
 DUET_INLINE void session_core::send_response(std::uint32_t id) {
@@ -851,95 +700,12 @@ DUET_INLINE void session_core::send_response(std::uint32_t id) {
   send_error(id, status(status_code::resource_exhausted, "the response is larger than the peer's maximum frame size"));
 }
 
-DUET_INLINE void session_core::send_error(std::uint32_t id, const status& s, const metadata* response_metadata) {
-  if (m_lifecycle.closed()) return;
-  const auto code = static_cast<std::uint16_t>(s.ok() ? status_code::internal : s.code());
-  const std::size_t at = m_frames.error_response(id, code, s.message(), response_metadata);
-  if (!m_captures.empty()) m_captures.deliver(id, m_frames.queue().buffer(), at);
-  wake_writer();
-}
-
-DUET_INLINE void session_core::send_kept_answer(std::uint32_t id, std::uint16_t code, const_buffer metadata_block,
-                                                const_buffer payload) {
-  if (m_lifecycle.closed()) return;
-  if (!m_frames.kept_answer(id, code, metadata_block, payload)) {
-    send_error(id,
-               status(status_code::resource_exhausted, "the kept answer is larger than the peer's maximum frame size"));
-    return;
-  }
-  wake_writer();
-}
-
-// ---- the end of the connection ----------------------------------------------------
-
-DUET_INLINE void session_core::shutdown(status_code code, std::string_view why) {
-  if (!m_lifecycle.close()) return;
-  m_end_status = status(code, std::string(why));
-  m_loop.cancel_timer(m_drain_timer);
-  m_loop.cancel_timer(m_keepalive.timer());
-  notify_unusable();
-  m_load.parked().clear();    // requests parked over the caps will never run
-  m_running.cancel_all();     // handlers still running serve a connection that is gone
-  m_captures.abandon_all();   // answers still awaited will not come
-  m_streams.on_shutdown(*this);  // streams still waiting for the peer's hello
-  close_transport();
-  wake_writer();
-  // A reader parked by backpressure must wake to see the end.
-  if (m_reader) m_loop.post(std::exchange(m_reader, {}));
-  fail_everything();
-}
-
-DUET_INLINE void session_core::fail_everything() {
-  const status_code code = m_end_status.code();
-  m_admission.take_all([&](call_operation& call) { complete(call, code, m_end_status.message()); });
-  while (call_operation* call = m_admission.dequeue())
-    complete(*call, code, m_end_status.message());
-}
-
-DUET_INLINE void session_core::drain(time_point deadline, std::string_view why) {
-  if (!m_lifecycle.start_draining()) return;
-  // Set here, not in the constructor: a program that never drains
-  // compiles none of it.
-  m_drain_timer.owner = this;
-  m_drain_timer.set_callback(&on_drain_grace_over);
-  m_frames.control(frame_kind::goaway, 0, 0, std::as_bytes(std::span<const char>(why.data(), why.size())));
-  wake_writer();
-  m_loop.start_timer(m_drain_timer, deadline);
-  admit_parked();  // answers them unavailable
-  close_when_idle();
-}
-
-DUET_INLINE void session_core::start_keepalive() {
-  if (m_options.keepalive_interval > duration::zero() && !m_lifecycle.closed()) {
-    m_loop.start_timer(m_keepalive.timer(), deadline_after(m_options.keepalive_interval));
-  }
-}
-
-DUET_INLINE void session_core::on_keepalive(timer_node& node) noexcept {
-  session_core& self = *static_cast<session_timer&>(node).owner;
-  if (self.m_lifecycle.closed()) return;
-  switch (self.m_keepalive.due()) {
-    case keepalive_step::wait:
-      self.m_loop.start_timer(node, deadline_after(self.m_options.keepalive_interval));
-      return;
-    case keepalive_step::peer_dead:
-      self.shutdown(status_code::unavailable, "keepalive timeout: the peer did not answer a ping in time");
-      return;
-    case keepalive_step::ping:
-      break;
-  }
-  const std::uint32_t id = self.m_keepalive.next_ping();
-  try {
-    self.m_frames.control(frame_kind::ping, id, 0, {});
-    self.wake_writer();
-  } catch (...) {
-    // Out of memory: no ping this time; the timeout still applies.
-  }
-  self.m_loop.start_timer(node, deadline_after(self.m_options.keepalive_timeout));
-}
-
 }  // namespace duet::inline v0::detail
 #endif
 
-// The stream table's functions use the whole session core.
-#include <duet/session/detail/stream_routing.hpp>
+// The definitions off the hot path, one concern per file; they use the
+// whole session core.
+#include <duet/session/detail/call_endings.hpp>
+#include <duet/session/detail/connection_end.hpp>
+#include <duet/session/detail/control_frames.hpp>
+#include <duet/session/detail/serving.hpp>

@@ -1,8 +1,10 @@
 #pragma once
 
-// The definitions of stream_table's functions (stream_table.hpp). They read
-// and write the session core's output and call table, so they follow its
-// whole definition: session_core.hpp includes this file at its end.
+// The definitions of stream_table's functions (stream_table.hpp), and of
+// `session_core::streams()`, which makes a session's table. They read and
+// write the session core's output and call table, so they need its whole
+// definition: the stream layer's headers include this file, and a program
+// that uses no stream never calls, nor emits, any of it.
 
 #include <duet/config.hpp>
 
@@ -15,8 +17,24 @@
 #include <algorithm>
 #include <coroutine>
 #include <exception>
+#include <memory>
 #include <string>
 #include <utility>
+
+namespace duet::inline v0::detail {
+
+// A template (see stream_engine_for): only the stream layer instantiates it.
+template <class Table>
+Table& session_core::use_streams() {
+  if (m_streams.engine() == nullptr) {
+    auto engine = std::make_unique<stream_engine_for<Table>>(m_streams);
+    Table& table = engine->table;
+    m_streams.install(std::move(engine), table);
+  }
+  return streams();
+}
+
+}  // namespace duet::inline v0::detail
 
 #if DUET_HEADER_DEFINITIONS
 namespace duet::inline v0::detail {
@@ -26,20 +44,17 @@ DUET_INLINE stream_channel* stream_table::tombstone() noexcept {
   return &mark;
 }
 
-DUET_INLINE void stream_table::on_peer_hello(session_core& s, const hello_message& hello) {
-  m_peer_known = true;
-  m_negotiated = m_enabled && (hello.features & feature_streams) != 0;
-  m_peer_window = m_negotiated ? hello.stream_window : 0;
+DUET_INLINE void stream_table::on_peer_hello(session_core& s) {
   while (stream_channel* ch = m_hello_waiters) {
     m_hello_waiters = ch->next_waiting_hello;
     ch->next_waiting_hello = nullptr;
     call_operation& call = *ch->call;
-    if (!m_negotiated) {
+    if (!m_support.negotiated()) {
       ch->phase = stream_phase::closed;
       ch->code = status_code::unimplemented;
       ch->message = "the peer does not speak streams (its hello did not announce them)";
     } else {
-      ch->outbound = send_credit(m_peer_window);
+      ch->outbound = send_credit(m_support.peer_window());
       ch->phase = stream_phase::open;
       const std::optional<time_point> deadline =
           ch->has_deadline ? std::optional<time_point>(ch->deadline) : std::nullopt;
@@ -62,20 +77,20 @@ DUET_INLINE bool stream_table::open(session_core& s, stream_channel& ch, std::op
   call.stream = &ch;
   ch.session = &s;
   ch.callee = false;
-  ch.inbound = receive_credit(m_window);
+  ch.inbound = receive_credit(m_support.window());
   if (!s.is_open()) {
     ch.phase = stream_phase::closed;
     ch.code = s.m_end_status.code();
     ch.message = s.m_end_status.message();
     return true;
   }
-  if (!m_enabled) {
+  if (!m_support.enabled()) {
     ch.phase = stream_phase::closed;
     ch.code = status_code::unimplemented;
     ch.message = "streams are disabled on this session (session_options::streams)";
     return true;
   }
-  if (!m_peer_known) {
+  if (!m_support.peer_known()) {
     // Arguments and method wait in the call until the hello says whether
     // the peer speaks streams at all.
     call.method = method;
@@ -87,13 +102,13 @@ DUET_INLINE bool stream_table::open(session_core& s, stream_channel& ch, std::op
     m_hello_waiters = &ch;
     return false;
   }
-  if (!m_negotiated) {
+  if (!m_support.negotiated()) {
     ch.phase = stream_phase::closed;
     ch.code = status_code::unimplemented;
     ch.message = "the peer does not speak streams (its hello did not announce them)";
     return true;
   }
-  ch.outbound = send_credit(m_peer_window);
+  ch.outbound = send_credit(m_support.peer_window());
   ch.phase = stream_phase::open;
   if (s.start_call(call, deadline, method, encode, arguments)) {
     ch.phase = stream_phase::closed;
@@ -235,8 +250,8 @@ DUET_INLINE void stream_table::begin_served(session_core& s, stream_channel& ch)
   ch.session = &s;
   ch.callee = true;
   ch.phase = stream_phase::open;
-  ch.outbound = send_credit(m_peer_window);
-  ch.inbound = receive_credit(m_window);
+  ch.outbound = send_credit(m_support.peer_window());
+  ch.inbound = receive_credit(m_support.window());
   // A server stream's caller sends no messages: its direction is over.
   if (!ch.receives) ch.inbound_ended = true;
   if ((m_served + m_tombstones + 1) * 2 > m_slots.size()) grow();
@@ -309,7 +324,7 @@ DUET_INLINE stream_channel* stream_table::owner_of(session_core& s, const frame_
     ch = find_served(h.id);
   }
   if (ch == nullptr || ch->closed()) {
-    ++m_dropped;
+    s.m_streams.drop_frame();
     return nullptr;
   }
   return ch;
@@ -317,15 +332,6 @@ DUET_INLINE stream_channel* stream_table::owner_of(session_core& s, const frame_
 
 DUET_INLINE void stream_table::route(session_core& s, const frame_view& frame) {
   const frame_header& h = frame.header;
-  if (!m_negotiated) {
-    s.shutdown(status_code::protocol_error,
-               std::string("a ") + std::string(to_string(h.kind)) + " frame, but streams were not negotiated");
-    return;
-  }
-  if (!frame.metadata.empty()) {
-    s.shutdown(status_code::protocol_error, std::string("metadata in a ") + std::string(to_string(h.kind)) + " frame");
-    return;
-  }
   switch (h.kind) {
     case frame_kind::stream_data: {
       stream_channel* ch = owner_of(s, h);
@@ -333,7 +339,7 @@ DUET_INLINE void stream_table::route(session_core& s, const frame_view& frame) {
       if (ch->inbound_ended) {
         if (!ch->receives) {
           // A direction the method does not have: dropped like a late frame.
-          ++m_dropped;
+          s.m_streams.drop_frame();
           return;
         }
         s.shutdown(status_code::protocol_error, "a stream message after its sender's stream_end");
@@ -347,10 +353,6 @@ DUET_INLINE void stream_table::route(session_core& s, const frame_view& frame) {
       return;
     }
     case frame_kind::stream_end: {
-      if (!frame.payload.empty()) {
-        s.shutdown(status_code::protocol_error, "a stream_end frame with a payload");
-        return;
-      }
       stream_channel* ch = owner_of(s, h);
       if (ch == nullptr) return;
       if (ch->receives && ch->inbound_ended) {
@@ -366,15 +368,7 @@ DUET_INLINE void stream_table::route(session_core& s, const frame_view& frame) {
       return;
     }
     case frame_kind::credit: {
-      if (frame.payload.size() != 4) {
-        s.shutdown(status_code::protocol_error, "a credit frame whose payload is not 4 bytes");
-        return;
-      }
       const std::uint32_t n = load_le32(frame.payload.data());
-      if (n == 0) {
-        s.shutdown(status_code::protocol_error, "a credit frame granting 0 bytes");
-        return;
-      }
       stream_channel* ch = owner_of(s, h);
       if (ch == nullptr) return;
       if (!ch->outbound.grant(n)) {

@@ -3,6 +3,7 @@
 #include <duet/config.hpp>
 
 #include <duet/session/detail/stream_channel.hpp>
+#include <duet/session/detail/stream_engine.hpp>
 #include <duet/status.hpp>
 #include <duet/wire/frame.hpp>
 #include <duet/wire/native.hpp>
@@ -19,69 +20,34 @@ namespace duet::inline v0::detail {
 class session_core;
 class call_operation;
 
-/// A session's streams (docs/protocol.md, 12): whether both hellos
-/// announced them, the streams this side serves (found by the peer's call
-/// id), the callers waiting for the peer's hello, and what the session's
-/// reader hands to streams: stream frames, the responses that end a
-/// caller's stream, the local end of a caller's stream. The caller's
-/// streams themselves live in the session's call table, one call each.
+/// A session's stream engine (docs/protocol.md, 12): the streams this side
+/// serves (found by the peer's call id), the callers waiting for the peer's
+/// hello, and what the session's reader hands to streams through the
+/// `stream_engine` seam: stream frames, the responses that end a caller's
+/// stream, the local end of a caller's stream. The caller's streams
+/// themselves live in the session's call table, one call each. What the
+/// hellos negotiated is the session's (`stream_support`).
 ///
-/// Its functions are defined in `stream_routing.hpp`, which needs the
-/// whole session core. Loop thread only.
+/// A session makes its table at the first use of a stream
+/// (`session_core::streams()`). Its functions are defined in
+/// `stream_routing.hpp`, which needs the whole session core. Loop thread only.
 class stream_table {
  public:
-  explicit stream_table(bool enabled, std::uint32_t window) noexcept
-      : m_enabled(enabled), m_window(window == 0 ? 1 : window) {}
-
-  /// Whether this side announces streams in its hello.
-  [[nodiscard]] bool enabled() const noexcept { return m_enabled; }
-  /// The window this side announces: the bytes of stream_data frames it
-  /// accepts per stream direction.
-  [[nodiscard]] std::uint32_t window() const noexcept { return m_window; }
-  /// Whether the peer's hello has arrived.
-  [[nodiscard]] bool peer_known() const noexcept { return m_peer_known; }
-  /// Whether both hellos announced streams.
-  [[nodiscard]] bool negotiated() const noexcept { return m_negotiated; }
-  /// The window the peer announced (0 until negotiated).
-  [[nodiscard]] std::uint32_t peer_window() const noexcept { return m_peer_window; }
-
-  /// Stream frames dropped because their id matched no open stream (they
-  /// crossed its end on the wire).
-  [[nodiscard]] std::uint64_t dropped_frames() const noexcept { return m_dropped; }
+  explicit stream_table(const stream_support& support) noexcept : m_support(support) {}
 
   /// Streams this side serves right now.
   [[nodiscard]] std::size_t served() const noexcept { return m_served; }
 
-  // ---- the session's reader --------------------------------------------------
+  // ---- the session's hooks (stream_engine.hpp says what each one does) -------
 
-  /// The peer's hello arrived: the features in effect are known, and the
-  /// callers waiting for them go on (or end with `unimplemented`).
-  void on_peer_hello(session_core& s, const hello_message& hello);
-
-  /// Routes a stream_data, stream_end or credit frame; a malformed one, or
-  /// one without the feature, ends the session with `protocol_error`.
+  void on_peer_hello(session_core& s);
+  /// A well-formed frame (`stream_support::malformed`): only the stream's
+  /// state is left to check.
   void route(session_core& s, const frame_view& frame);
-
-  /// The response to caller stream `call` (already out of the call table)
-  /// arrived: the stream ends with its status, trailing metadata and, for a
-  /// client stream, its value.
   void on_response(session_core& s, call_operation& call, const frame_view& frame);
-
-  /// Caller stream `call` ended on this side (its deadline, the end of the
-  /// connection, a cancel): tells the peer when the request went out, drops
-  /// the messages not read yet, and wakes whoever waits on the stream. The
-  /// call's code and message say why.
   void on_local_end(session_core& s, call_operation& call);
-
-  /// Caller stream `call`, which waited for room, was admitted and its
-  /// request is queued: its opener goes on.
   void on_admitted(session_core& s, call_operation& call);
-
-  /// The session is ending: callers still waiting for the hello end.
   void on_shutdown(session_core& s);
-
-  /// The writer took the queued output: senders that waited for room in
-  /// it go on (through the loop). Cheap when none waits.
   void on_output_taken(session_core& s) {
     if (m_room_waiters != nullptr) wake_room_waiters(s);
   }
@@ -176,17 +142,35 @@ class stream_table {
   void stop_waiting_for_room(stream_channel& ch) noexcept;
   void wake_room_waiters(session_core& s);
 
-  bool m_enabled;
-  std::uint32_t m_window;
-  bool m_peer_known = false;
-  bool m_negotiated = false;
-  std::uint32_t m_peer_window = 0;
-  std::uint64_t m_dropped = 0;
+  const stream_support& m_support;
   std::size_t m_served = 0;
   std::size_t m_tombstones = 0;
   std::vector<stream_channel*> m_slots;  // null: free; tombstone(): removed
   stream_channel* m_hello_waiters = nullptr;
   stream_channel* m_room_waiters = nullptr;  // senders with credit, waiting for room in the output
+};
+
+/// The seam's implementation over a table (`session_core::streams()` makes
+/// one). A template, instantiated only by the stream layer: were a class
+/// derived from `stream_engine` in every program, a compiler could guess it
+/// behind the seam's calls and emit the table's code for a program with no
+/// stream.
+template <class Table>
+class stream_engine_for final : public stream_engine {
+ public:
+  explicit stream_engine_for(const stream_support& support) noexcept : table(support) {}
+
+  void on_peer_hello(session_core& s) override { table.on_peer_hello(s); }
+  void on_frame(session_core& s, const frame_view& frame) override { table.route(s, frame); }
+  void on_response(session_core& s, call_operation& call, const frame_view& frame) override {
+    table.on_response(s, call, frame);
+  }
+  void on_local_end(session_core& s, call_operation& call) override { table.on_local_end(s, call); }
+  void on_admitted(session_core& s, call_operation& call) override { table.on_admitted(s, call); }
+  void on_shutdown(session_core& s) override { table.on_shutdown(s); }
+  void on_output_taken(session_core& s) override { table.on_output_taken(s); }
+
+  Table table;
 };
 
 }  // namespace duet::inline v0::detail
