@@ -55,8 +55,10 @@ trap cleanup EXIT
 
 want() { [[ $steps == *" $1 "* ]]; }
 note() { echo "report.sh: $*" >&2; }
-logged() {  # records the command in commands.sh, then runs it
-  { printf '%q ' "$@"; echo; } | sed 's/ $//' >> "$dir/commands.sh"
+logged() {  # records the command in commands.sh (paths relative to the repository), then runs it
+  { printf '%q ' "$@"; echo; } | sed -e 's/ $//' -e "s#$repo/##g" -e "s#$repo\b#.#g" \
+    -e "s#$(dirname "$kit")/#../$(basename "$(dirname "$kit")")/#g" -e "s#$PEERS_BUILD#\$PEERS_BUILD#g" \
+    >> "$dir/commands.sh"
   "$@"
 }
 step_start=0 step_load=
