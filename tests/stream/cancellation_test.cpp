@@ -151,6 +151,44 @@ TEST_CASE("a deadline ends a stream on time at both ends", "[stream]") {
   });
 }
 
+namespace {
+duet::task<void> stop_after_a_turn(duet::event_loop& loop, std::stop_source& stop) {
+  co_await loop.schedule();
+  stop.request_stop();
+}
+}  // namespace
+
+TEST_CASE("a deadline ends a stream whose peer never sends its hello", "[stream]") {
+  rig r;
+  r.run([&]() -> duet::task<void> {
+    // The far end is a transport nobody reads or writes: no hello comes.
+    auto [near_end, far_end] = duet::make_memory_pair(r.loop);
+    duet::client<duet::memory_stream> client(r.loop, std::move(near_end));
+    duet::call_options options;
+    options.timeout = 50ms;
+    const auto start = duet::clock::now();
+    auto s = co_await client.open(options, count, 3);
+    const auto took = duet::clock::now() - start;
+    CHECK(s.ended());
+    CHECK(s.final_status().code() == duet::status_code::deadline_exceeded);
+    CHECK(took >= 45ms);
+    CHECK(took < 1s);
+    std::optional<std::uint64_t> v = co_await s.next();
+    CHECK_FALSE(v.has_value());
+    // One without a deadline is still ended by its stop token.
+    std::stop_source stop;
+    duet::call_options stoppable;
+    stoppable.stop = stop.get_token();
+    duet::async_scope side;
+    side.spawn(stop_after_a_turn(r.loop, stop));
+    auto t = co_await client.open(stoppable, count, 3);
+    CHECK(t.final_status().code() == duet::status_code::cancelled);
+    co_await side.join();
+    co_await client.close();
+    far_end.close();
+  });
+}
+
 TEST_CASE("a handler's error ends the stream with its status at the caller", "[stream]") {
   rig r;
   r.router.on(refuse, [](int n, duet::stream_writer<int>& out) -> duet::task<void> {

@@ -49,6 +49,7 @@ DUET_INLINE void stream_table::on_peer_hello(session_core& s) {
     m_hello_waiters = ch->next_waiting_hello;
     ch->next_waiting_hello = nullptr;
     call_operation& call = *ch->call;
+    s.loop().cancel_timer(call);  // its deadline, armed while it waited; start_call arms it again
     if (!m_support.negotiated()) {
       ch->phase = stream_phase::closed;
       ch->code = status_code::unimplemented;
@@ -97,7 +98,13 @@ DUET_INLINE bool stream_table::open(session_core& s, stream_channel& ch, std::op
     call.encode = encode;
     call.arguments = arguments;
     ch.has_deadline = deadline.has_value();
-    if (deadline) ch.deadline = *deadline;
+    if (deadline) {
+      // The deadline covers the wait for the hello too (a peer that never
+      // sends one must not hold the opener forever).
+      ch.deadline = *deadline;
+      call.set_callback(&on_hello_deadline);
+      s.loop().start_timer(call, *deadline);
+    }
     ch.next_waiting_hello = m_hello_waiters;
     m_hello_waiters = &ch;
     return false;
@@ -136,10 +143,20 @@ DUET_INLINE void stream_table::on_admitted(session_core& s, call_operation& call
   if (std::coroutine_handle<> h = std::exchange(ch.opener, {})) s.loop().post(h);
 }
 
+DUET_INLINE void stream_table::on_hello_deadline(timer_node& node) noexcept {
+  auto& call = static_cast<call_operation&>(node);
+  stream_channel& ch = *call.stream;
+  session_core& s = *ch.session;
+  // cancel() takes it out of the hello's waiters and posts its opener.
+  s.streams().cancel(s, ch, status_code::deadline_exceeded,
+                     "the stream's deadline passed while waiting for the peer's hello");
+}
+
 DUET_INLINE void stream_table::on_shutdown(session_core& s) {
   while (stream_channel* ch = m_hello_waiters) {
     m_hello_waiters = ch->next_waiting_hello;
     ch->next_waiting_hello = nullptr;
+    s.loop().cancel_timer(*ch->call);
     ch->phase = stream_phase::closed;
     ch->code = s.m_end_status.code();
     ch->message = s.m_end_status.message();

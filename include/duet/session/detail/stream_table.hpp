@@ -2,6 +2,7 @@
 
 #include <duet/config.hpp>
 
+#include <duet/loop/detail/timer_heap.hpp>
 #include <duet/session/detail/stream_channel.hpp>
 #include <duet/session/detail/stream_engine.hpp>
 #include <duet/status.hpp>
@@ -115,6 +116,10 @@ class stream_table {
  private:
   // A removed slot of the served-stream table.
   static stream_channel* tombstone() noexcept;
+
+  // The deadline of a caller stream still waiting for the peer's hello
+  // (the call's own timer, re-armed by start_call once the hello is known).
+  static void on_hello_deadline(timer_node& node) noexcept;
 
   // The served streams, by id: open addressing, linear probing.
   [[nodiscard]] stream_channel* find_served(std::uint32_t id) const noexcept;
