@@ -274,7 +274,10 @@ def render(args):
     peers = read_json(os.path.join(d, "peers.json")) or {}
     instructions = instructions_table(read_jsonl(os.path.join(d, "instructions.jsonl")))
     paths = dict(ctx.get("paths") or {})
-    paths.setdefault("repo", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    here_repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    paths.setdefault("repo", here_repo)
+    if not os.path.isabs(paths["repo"]):  # results already written relative to the repository
+        paths["repo"] = here_repo
     repo = paths["repo"]
     relative = relativizer(paths)
     out_dir = os.path.dirname(os.path.abspath(args.out))

@@ -265,4 +265,8 @@ fi
 
 # ---- the report
 python3 "$here/report.py" render "$dir" --out "$out" --image "$image" --notes "$here/report-notes.md"
+# The raw results leave this machine's paths behind too (the render above read them).
+for f in "$dir"/*; do
+  [[ -f $f ]] && sed -i -e "s#$repo/##g" -e "s#$repo\b#.#g" -e "s#$PEERS_BUILD#\$PEERS_BUILD#g" "$f"
+done
 note "wrote $out (raw results in $dir) in $((SECONDS / 60)) min $((SECONDS % 60)) s"
