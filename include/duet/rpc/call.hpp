@@ -111,6 +111,10 @@ class untyped_call {
   // empties the caller's, which the response fills.
   void receive_response_metadata();
 
+  // ready() for a call with options, interceptors or retries, or on a
+  // reconnecting client.
+  bool ready_in_general(argument_encoder encode, const void* arguments);
+
   // ready() for a call that does not start here: stopped already, or a
   // reconnecting client without a connection. True when it ended.
   bool ready_otherwise();
@@ -369,6 +373,15 @@ DUET_INLINE untyped_call::untyped_call(untyped_call&& other) noexcept
 }
 
 DUET_INLINE bool untyped_call::ready(argument_encoder encode, const void* arguments) {
+  // The usual call: no options, interceptors or retries, one connection
+  // (no metadata, key or deadline to give the call operation).
+  if (!m_has_options && !m_hooks.installed() && !m_retry && m_slot == nullptr) {
+    return m_core->start_call(m_op, std::nullopt, m_method, encode, arguments);
+  }
+  return ready_in_general(encode, arguments);
+}
+
+[[gnu::noinline]] DUET_INLINE bool untyped_call::ready_in_general(argument_encoder encode, const void* arguments) {
   call_operation& call = m_op;
   if (options().response_metadata != nullptr) receive_response_metadata();
   call.request_metadata = &options().metadata;  // sent only when not empty
