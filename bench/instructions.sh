@@ -12,6 +12,10 @@
 # binaries that speak the kit's command line (../shared/peers) work too:
 #   SERVER=/tmp/peers-build/raw_server CLIENT=/tmp/peers-build/raw_client bench/instructions.sh
 # Output: one line per side, e.g. `server 431 instructions per call`.
+# INFLIGHT=N runs N calls in flight instead of 64 (the sweep's shape at
+# another level); KEEP=DIR keeps the four callgrind outputs there, for a
+# per-function comparison (callgrind_annotate of the 60k run minus the 20k
+# run's, over 40,000).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,6 +39,7 @@ work=$(mktemp -d)
 server_pid=
 cleanup() {
   [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null || true
+  if [[ -n "${KEEP:-}" ]]; then mkdir -p "$KEEP" && cp "$work"/*.out "$KEEP"/ 2>/dev/null; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -72,7 +77,7 @@ stop_server() {
 }
 
 run_client() {  # calls [out-file]
-  local args=(--port "$port" --connections 1 --inflight 64 --calls "$1" --payload 16)
+  local args=(--port "$port" --connections 1 --inflight "${INFLIGHT:-64}" --calls "$1" --payload 16)
   if [[ -n "${2:-}" ]]; then
     valgrind --tool=callgrind --callgrind-out-file="$2" "$client" "${args[@]}" >"$work/client.stdout" 2>"$work/client.stderr"
   else

@@ -23,6 +23,26 @@ TEST_CASE("a writer appends after what the vector already holds and counts only 
   CHECK(out == bytes({0xde, 0xad, 7, 1, 2, 3}));
 }
 
+TEST_CASE("a session's writer fills the room past its end before growing the vector", "[codec]") {
+  // The session's output queue keeps its buffer longer than its frames;
+  // the writer appends at `end`, into that room, and grows the vector only
+  // when the room runs out, with every byte where a plain append puts it.
+  byte_vector out = bytes({0xde, 0xad, 0xbe, 0xef});
+  std::size_t end = 2;  // 0xbe 0xef are room
+  byte_writer writer(out, end, nullptr);
+  writer.write_byte(std::byte{1});
+  CHECK(end == 3);
+  CHECK(out.size() == 4);  // filled the room, no resize
+  CHECK(writer.size() == 1);
+  const std::uint64_t big = 0x0807060504030201;
+  writer.write_fixed(big);  // more than the room left: grows
+  CHECK(end == 11);
+  CHECK(out.size() >= 11);
+  CHECK(writer.size() == 9);
+  out.resize(end);
+  CHECK(out == bytes({0xde, 0xad, 1, 1, 2, 3, 4, 5, 6, 7, 8}));
+}
+
 TEST_CASE("fixed-width values are written little-endian", "[codec]") {
   byte_vector out;
   byte_writer writer(out);

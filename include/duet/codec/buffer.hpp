@@ -1,5 +1,7 @@
 #pragma once
 
+#include <duet/config.hpp>
+
 #include <duet/bytes.hpp>
 #include <duet/detail/endian.hpp>
 
@@ -109,6 +111,14 @@ class byte_writer {
   byte_writer(byte_vector& out, detail::byte_borrower* borrower) noexcept
       : m_out(&out), m_start(out.size()), m_borrower(borrower) {}
 
+  /// A writer whose vector may be longer than what it holds, for the
+  /// session's output queue: `end` is where the written bytes end, and the
+  /// vector's bytes past it are room (uninitialised) that appends fill
+  /// before growing the vector, so most appends cost no `resize`. The
+  /// writer advances `end`; the vector's own size is not the end.
+  byte_writer(byte_vector& out, std::size_t& end, detail::byte_borrower* borrower) noexcept
+      : m_out(&out), m_start(end), m_borrower(borrower), m_end(&end) {}
+
   /// Appends one byte.
   void write_byte(std::byte b) { append(&b, 1); }
 
@@ -147,23 +157,33 @@ class byte_writer {
   }
 
   /// The number of bytes this writer has appended (not the vector's size).
-  [[nodiscard]] std::size_t size() const noexcept { return m_out->size() - m_start + m_borrowed; }
+  [[nodiscard]] std::size_t size() const noexcept {
+    return (m_end != nullptr ? *m_end : m_out->size()) - m_start + m_borrowed;
+  }
 
  private:
-  // One path for every write. resize + memcpy rather than insert: g++ 12
-  // reports a bogus -Warray-bounds when vector::insert of a small array is
-  // inlined after another append, and users build with -Werror too.
+  // One path for every write: into the room past the end when there is
+  // enough (the session's writers), otherwise grow_and_append.
   void append(const std::byte* p, std::size_t n) {
-    if (n == 0) return;
-    const std::size_t old = m_out->size();
-    m_out->resize(old + n);
-    std::memcpy(m_out->data() + old, p, n);
+    if (m_end != nullptr && n != 0 && n <= m_out->size() - *m_end) {
+      std::memcpy(m_out->data() + *m_end, p, n);
+      *m_end += n;
+      return;
+    }
+    grow_and_append(p, n);
   }
+
+  // append's path through the vector's resize (out of line: the room
+  // usually suffices). resize + memcpy rather than insert: g++ 12 reports a
+  // bogus -Warray-bounds when vector::insert of a small array is inlined
+  // after another append, and users build with -Werror too.
+  void grow_and_append(const std::byte* p, std::size_t n);
 
   byte_vector* m_out;
   std::size_t m_start;
   detail::byte_borrower* m_borrower = nullptr;
-  std::size_t m_borrowed = 0;  // bytes the borrower took instead of the vector
+  std::size_t m_borrowed = 0;      // bytes the borrower took instead of the vector
+  std::size_t* m_end = nullptr;    // where the bytes end, when not at the vector's size
 };
 
 /// A bounds-checked read cursor over bytes it does not own.
@@ -301,3 +321,29 @@ class byte_reader {
 };
 
 }  // namespace duet::inline v0
+
+// ------------------------------------------------------------ definitions ---
+// Inline in every translation unit, or compiled once by <duet/src.hpp> when
+// DUET_SEPARATE_COMPILATION is defined (see <duet/config.hpp>).
+#if DUET_HEADER_DEFINITIONS
+namespace duet::inline v0 {
+
+[[gnu::noinline]] DUET_INLINE void byte_writer::grow_and_append(const std::byte* p, std::size_t n) {
+  if (n == 0) return;
+  if (m_end == nullptr) {
+    const std::size_t old = m_out->size();
+    m_out->resize(old + n);
+    std::memcpy(m_out->data() + old, p, n);
+    return;
+  }
+  // Grown (geometrically, by the vector), then all its capacity made room,
+  // so the next appends need no resize.
+  const std::size_t at = *m_end;
+  if (m_out->size() < at + n) m_out->resize(at + n);
+  m_out->resize(m_out->capacity());
+  std::memcpy(m_out->data() + at, p, n);
+  *m_end = at + n;
+}
+
+}  // namespace duet::inline v0
+#endif

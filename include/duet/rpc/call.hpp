@@ -45,8 +45,10 @@ using result_acceptor = const char* (*)(void* call, const_buffer payload);
 /// rather than once per call signature.
 class untyped_call {
  public:
+  /// `options` null: the defaults (copied only when given, so that a call
+  /// without options costs nothing to set them up).
   untyped_call(call_target target, const client_interceptor_list* interceptors, std::string_view method_name,
-               const call_options& options, std::uint32_t method, const retry_policy* retry);
+               const call_options* options, std::uint32_t method, const retry_policy* retry);
   // Only before it is awaited: moving a call under way would move its slot
   // in the call table.
   untyped_call(untyped_call&& other) noexcept;
@@ -75,8 +77,21 @@ class untyped_call {
 
  private:
   [[nodiscard]] outgoing_call describe() noexcept {
-    return outgoing_call{m_method_name, m_method, m_options.metadata, m_options};
+    call_options& own = own_options();
+    return outgoing_call{m_method_name, m_method, own.metadata, own};
   }
+
+  // The call's own options, which interceptors may add metadata to: the
+  // caller's copy, made now from the defaults if the caller gave none.
+  call_options& own_options();
+
+  // The call's options: the caller's copy, or the defaults.
+  [[nodiscard]] const call_options& options() const noexcept { return m_has_options ? m_options : no_call_options; }
+
+  // The constructor's steps for a call with options, or one that may be
+  // retried (out of line: most calls have neither).
+  void adopt_options(const call_options& options);
+  void plan_retries(const retry_policy& retry);
 
   // Whether the attempts of a retried call ran (and so hold the outcome).
   [[nodiscard]] bool retried() const noexcept { return m_retry && m_retry->accept != nullptr; }
@@ -96,20 +111,34 @@ class untyped_call {
   // empties the caller's, which the response fills.
   void receive_response_metadata();
 
+  // ready() for a call with options, interceptors or retries, or on a
+  // reconnecting client.
+  bool ready_in_general(argument_encoder encode, const void* arguments);
+
   // ready() for a call that does not start here: stopped already, or a
   // reconnecting client without a connection. True when it ended.
   bool ready_otherwise();
 
+  // The members a call touches first, so that a call in flight keeps few
+  // cache lines warm (thousands of calls in flight each have their own).
+  call_operation m_op;
   session_core* m_core;
   const connection_slot* m_slot;  // a reconnecting client's: m_core is read from it when awaited
-  call_options m_options;
   std::uint32_t m_method;
   std::string_view m_method_name;
-  std::optional<retry_plan> m_retry;  // set only when the call may be retried
-  retry_driver m_driver;
-  call_operation m_op;
   interception<client_interceptor_list> m_hooks;
+  std::unique_ptr<retry_plan> m_retry;  // made only when the call may be retried
+  retry_driver m_driver;
   metadata m_response_metadata;  // for the interceptors when the caller gives no response_metadata
+  bool m_has_options = false;
+  union {
+    call_options m_options;  // the caller's, when m_has_options
+  };
+
+  // Zero-initialised storage is already a valid default (null pointers,
+  // empty optionals), so a call made while statics are being initialised
+  // sees the defaults too.
+  static inline const call_options no_call_options{};
 };
 
 /// What every typed call awaitable shares, wherever its result goes: the
@@ -125,7 +154,7 @@ class typed_call {
   /// again by `retry` (may be null: never; copied) when it fails. The
   /// interceptors see the call once, not each attempt.
   typed_call(call_target target, const client_interceptor_list* interceptors, std::string_view method_name,
-             const call_options& options, std::uint32_t method, const retry_policy* retry, Args... args)
+             const call_options* options, std::uint32_t method, const retry_policy* retry, Args... args)
       : m_call(target, interceptors, method_name, options, method, retry), m_arguments(std::move(args)...) {}
 
   typed_call(typed_call&& other) noexcept(std::is_nothrow_move_constructible_v<std::tuple<Args...>>)
@@ -267,7 +296,7 @@ class [[nodiscard]] call_into_awaitable
 
   /// As `call_awaitable`'s constructor; the result goes into `into`.
   call_into_awaitable(R& into, detail::call_target target, const detail::client_interceptor_list* interceptors,
-                      std::string_view method_name, const call_options& options, std::uint32_t method,
+                      std::string_view method_name, const call_options* options, std::uint32_t method,
                       const retry_policy* retry, Args... args)
       : base(target, interceptors, method_name, options, method, retry, std::move(args)...), m_into(&into) {}
 
@@ -303,42 +332,76 @@ class [[nodiscard]] call_into_awaitable
 namespace duet::inline v0::detail {
 
 DUET_INLINE untyped_call::untyped_call(call_target target, const client_interceptor_list* interceptors,
-                                        std::string_view method_name, const call_options& options,
+                                        std::string_view method_name, const call_options* options,
                                         std::uint32_t method, const retry_policy* retry)
-    : m_core(target.core), m_slot(target.slot), m_options(options), m_method(method), m_method_name(method_name) {
+    : m_core(target.core), m_slot(target.slot), m_method(method), m_method_name(method_name) {
   m_hooks.list = interceptors;
-  if (retry != nullptr && retry->max_attempts > 1) m_retry.emplace(*retry);
+  if (options != nullptr) adopt_options(*options);
+  if (retry != nullptr && retry->max_attempts > 1) plan_retries(*retry);
 }
 
-DUET_INLINE untyped_call::~untyped_call() = default;
+[[gnu::noinline]] DUET_INLINE void untyped_call::adopt_options(const call_options& options) {
+  new (&m_options) call_options(options);
+  m_has_options = true;
+}
+
+DUET_INLINE untyped_call::~untyped_call() {
+  if (m_has_options) m_options.~call_options();
+}
+
+[[gnu::noinline]] DUET_INLINE void untyped_call::plan_retries(const retry_policy& retry) {
+  m_retry = std::make_unique<retry_plan>(retry);
+}
+
+DUET_INLINE call_options& untyped_call::own_options() {
+  if (!m_has_options) {
+    new (&m_options) call_options();
+    m_has_options = true;
+    m_op.request_metadata = &m_options.metadata;  // what the interceptors add to
+  }
+  return m_options;
+}
 
 DUET_INLINE untyped_call::untyped_call(untyped_call&& other) noexcept
-    : m_core(other.m_core), m_slot(other.m_slot), m_options(std::move(other.m_options)), m_method(other.m_method),
-      m_method_name(other.m_method_name), m_retry(std::move(other.m_retry)) {
+    : m_core(other.m_core), m_slot(other.m_slot), m_method(other.m_method), m_method_name(other.m_method_name),
+      m_retry(std::move(other.m_retry)) {
   m_hooks.list = other.m_hooks.list;
+  if (other.m_has_options) {
+    new (&m_options) call_options(std::move(other.m_options));
+    m_has_options = true;
+  }
 }
 
 DUET_INLINE bool untyped_call::ready(argument_encoder encode, const void* arguments) {
+  // The usual call: no options, interceptors or retries, one connection
+  // (no metadata, key or deadline to give the call operation).
+  if (!m_has_options && !m_hooks.installed() && !m_retry && m_slot == nullptr) {
+    return m_core->start_call(m_op, std::nullopt, m_method, encode, arguments);
+  }
+  return ready_in_general(encode, arguments);
+}
+
+[[gnu::noinline]] DUET_INLINE bool untyped_call::ready_in_general(argument_encoder encode, const void* arguments) {
   call_operation& call = m_op;
-  if (m_options.response_metadata != nullptr) receive_response_metadata();
-  call.request_metadata = &m_options.metadata;  // sent only when not empty
-  call.idempotency_key = m_options.idempotency_key;
+  if (options().response_metadata != nullptr) receive_response_metadata();
+  call.request_metadata = &options().metadata;  // sent only when not empty
+  call.idempotency_key = options().idempotency_key;
   if (m_hooks.installed() && intercept_before()) return true;
   // The attempts start in suspend, each on the connection current then.
-  if (m_options.stop.stop_requested() || m_retry || m_slot != nullptr) {
+  if (options().stop.stop_requested() || m_retry || m_slot != nullptr) {
     if (ready_otherwise()) return true;
     if (m_retry) return false;
   }
-  return m_core->start_call(call, m_options.effective_deadline(), m_method, encode, arguments);
+  return m_core->start_call(call, options().effective_deadline(), m_method, encode, arguments);
 }
 
 [[gnu::noinline]] DUET_INLINE void untyped_call::receive_response_metadata() {
-  m_options.response_metadata->clear();
-  m_op.response_metadata = m_options.response_metadata;
+  options().response_metadata->clear();
+  m_op.response_metadata = options().response_metadata;
 }
 
 [[gnu::noinline]] DUET_INLINE bool untyped_call::ready_otherwise() {
-  if (m_options.stop.stop_requested()) {
+  if (options().stop.stop_requested()) {
     return m_op.end_now(status_code::cancelled, "the call was cancelled before it was sent");
   }
   if (m_retry) return false;
@@ -352,7 +415,7 @@ DUET_INLINE std::coroutine_handle<> untyped_call::suspend(std::coroutine_handle<
                                                        const void* arguments, result_acceptor accept,
                                                        void* typed_call) {
   if (m_retry) return start_attempts(awaiting, encode, arguments, accept, typed_call);
-  m_core->suspend_call(m_op, awaiting, m_options.stop);
+  m_core->suspend_call(m_op, awaiting, options().stop);
   return std::noop_coroutine();
 }
 
@@ -368,11 +431,11 @@ DUET_INLINE std::coroutine_handle<> untyped_call::suspend(std::coroutine_handle<
     plan.method = m_method;
     plan.encode = encode;
     plan.arguments = arguments;
-    plan.request_metadata = &m_options.metadata;
-    plan.idempotency_key = m_options.idempotency_key;
+    plan.request_metadata = &options().metadata;
+    plan.idempotency_key = options().idempotency_key;
     plan.response_metadata = m_op.response_metadata;
-    plan.stop = m_options.stop;
-    plan.deadline = m_options.effective_deadline();
+    plan.stop = options().stop;
+    plan.deadline = options().effective_deadline();
     plan.accept = accept;
     plan.call = typed_call;
     m_driver = plan.policy.attempts_runner(plan);

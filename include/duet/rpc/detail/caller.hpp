@@ -34,7 +34,7 @@ class caller {
   template <fixed_string Name, class R, class... Args>
   [[nodiscard]] call_awaitable<R, true, Args...> call(const method<Name, R(Args...)>& m,
                                                       std::type_identity_t<Args>... args) {
-    return {target(), interceptors(), m.name, call_options{}, m.id, retry(m.idempotent, nullptr),
+    return {target(), interceptors(), m.name, nullptr, m.id, retry(m.idempotent, nullptr),
             std::move(args)...};
   }
 
@@ -42,7 +42,7 @@ class caller {
   template <fixed_string Name, class R, class... Args>
   [[nodiscard]] call_awaitable<R, true, Args...> call(const call_options& options, const method<Name, R(Args...)>& m,
                                                       std::type_identity_t<Args>... args) {
-    return {target(), interceptors(), m.name, options, m.id, retry(m.idempotent, &options), std::move(args)...};
+    return {target(), interceptors(), m.name, &options, m.id, retry(m.idempotent, &options), std::move(args)...};
   }
 
   /// Calls `m` with `args`; yields the value or the status the call ended
@@ -50,7 +50,7 @@ class caller {
   template <fixed_string Name, class R, class... Args>
   [[nodiscard]] call_awaitable<R, false, Args...> try_call(const method<Name, R(Args...)>& m,
                                                            std::type_identity_t<Args>... args) {
-    return {target(), interceptors(), m.name, call_options{}, m.id, retry(m.idempotent, nullptr),
+    return {target(), interceptors(), m.name, nullptr, m.id, retry(m.idempotent, nullptr),
             std::move(args)...};
   }
 
@@ -59,7 +59,7 @@ class caller {
   [[nodiscard]] call_awaitable<R, false, Args...> try_call(const call_options& options,
                                                            const method<Name, R(Args...)>& m,
                                                            std::type_identity_t<Args>... args) {
-    return {target(), interceptors(), m.name, options, m.id, retry(m.idempotent, &options), std::move(args)...};
+    return {target(), interceptors(), m.name, &options, m.id, retry(m.idempotent, &options), std::move(args)...};
   }
 
   /// As `call`, decoding the result into `into` (which must outlive the
@@ -71,7 +71,7 @@ class caller {
   [[nodiscard]] call_into_awaitable<R, true, Args...> call_into(std::type_identity_t<R>& into,
                                                                 const method<Name, R(Args...)>& m,
                                                                 std::type_identity_t<Args>... args) {
-    return {into, target(), interceptors(), m.name, call_options{}, m.id, retry(m.idempotent, nullptr),
+    return {into, target(), interceptors(), m.name, nullptr, m.id, retry(m.idempotent, nullptr),
             std::move(args)...};
   }
 
@@ -81,7 +81,7 @@ class caller {
                                                                 const call_options& options,
                                                                 const method<Name, R(Args...)>& m,
                                                                 std::type_identity_t<Args>... args) {
-    return {into, target(), interceptors(), m.name, options, m.id, retry(m.idempotent, &options),
+    return {into, target(), interceptors(), m.name, &options, m.id, retry(m.idempotent, &options),
             std::move(args)...};
   }
 
@@ -91,7 +91,7 @@ class caller {
   [[nodiscard]] call_into_awaitable<R, false, Args...> try_call_into(std::type_identity_t<R>& into,
                                                                      const method<Name, R(Args...)>& m,
                                                                      std::type_identity_t<Args>... args) {
-    return {into, target(), interceptors(), m.name, call_options{}, m.id, retry(m.idempotent, nullptr),
+    return {into, target(), interceptors(), m.name, nullptr, m.id, retry(m.idempotent, nullptr),
             std::move(args)...};
   }
 
@@ -101,7 +101,7 @@ class caller {
                                                                      const call_options& options,
                                                                      const method<Name, R(Args...)>& m,
                                                                      std::type_identity_t<Args>... args) {
-    return {into, target(), interceptors(), m.name, options, m.id, retry(m.idempotent, &options),
+    return {into, target(), interceptors(), m.name, &options, m.id, retry(m.idempotent, &options),
             std::move(args)...};
   }
 

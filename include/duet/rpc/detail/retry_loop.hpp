@@ -106,7 +106,9 @@ class retry_driver {
 
 /// What the attempts of a retried call need from it, without its types, so
 /// that the retry loop is compiled once rather than once per signature.
-struct retry_plan {
+/// Made only for a call that may be retried, from the frame cache
+/// (`pooled_frame`), so that a call awaitable holds just a pointer to it.
+struct retry_plan : pooled_frame {
   explicit retry_plan(const retry_policy& p) : policy(p) {}
 
   retry_policy policy;

@@ -26,6 +26,7 @@ class backpressure {
   explicit backpressure(const session_options& options) noexcept
       : m_max_handlers(options.max_in_flight),
         m_max_answer_bytes(options.max_queued_response_bytes),
+        m_pause_answer_bytes(m_max_answer_bytes > ~std::size_t{0} / 2 ? m_max_answer_bytes : 2 * m_max_answer_bytes),
         m_action(options.on_overload) {}
 
   void handler_started() noexcept { ++m_handlers; }
@@ -53,9 +54,8 @@ class backpressure {
   /// it), or the answers waiting for the writer reached twice their cap (a
   /// peer that sends and never reads: pongs and refusals are answers too).
   [[nodiscard]] bool pauses_reader(std::size_t answer_bytes) const noexcept {
-    const std::size_t cap = m_max_answer_bytes;
-    if (answer_bytes >= (cap > ~std::size_t{0} / 2 ? cap : 2 * cap)) return true;
-    return !m_parked.empty() && (m_parked.count() > m_max_handlers || m_parked.bytes() > cap);
+    if (answer_bytes >= m_pause_answer_bytes) return true;
+    return !m_parked.empty() && (m_parked.count() > m_max_handlers || m_parked.bytes() > m_max_answer_bytes);
   }
 
   /// With `overload_action::pause_reading`, whether a request or
@@ -86,6 +86,7 @@ class backpressure {
   std::uint32_t m_streams = 0;
   std::uint32_t m_max_handlers;
   std::size_t m_max_answer_bytes;
+  std::size_t m_pause_answer_bytes;  // twice m_max_answer_bytes, saturated: see pauses_reader
   overload_action m_action;
   std::uint64_t m_rejected = 0;
   parked_requests m_parked;

@@ -116,9 +116,8 @@ class frame_writer {
   /// finish_frame. Written whole here, where its fields are mostly
   /// constants, so that finishing only stores the two lengths.
   void begin_frame(const frame_header& header) {
-    m_frame_start = m_queue.buffer().size();
-    m_queue.buffer().resize(m_frame_start + frame_header_size);
-    store_frame_header(m_queue.buffer().data() + m_frame_start, header);
+    m_frame_start = m_queue.size();
+    store_frame_header(m_queue.extend(frame_header_size), header);
     m_metadata_length = 0;
   }
 
@@ -175,7 +174,7 @@ DUET_INLINE bool frame_writer::encode_outgoing(const frame_header& header, argum
     }
     // A request's long byte runs are sent from the arguments, which
     // live until the call ends (and are copied if it ends unsent).
-    byte_writer writer(m_queue.buffer(), call != nullptr ? m_queue.borrower(call) : nullptr);
+    byte_writer writer = m_queue.writer(call != nullptr ? m_queue.borrower(call) : nullptr);
     encode(arguments, writer);
   } catch (const std::exception& e) {
     return outgoing_failed(header.kind, status_code::internal, " threw: ", e.what());
@@ -203,7 +202,7 @@ DUET_INLINE byte_writer frame_writer::begin_response(std::uint32_t id, const met
                                                      bool borrow_from_reader) {
   begin_frame(frame_header{frame_kind::response, 0, 0, id, 0, 0, 0});
   if (response_metadata != nullptr) write_metadata({}, response_metadata);  // writes nothing when empty
-  return byte_writer(m_queue.buffer(), borrow_from_reader ? m_queue.borrower(nullptr) : nullptr);
+  return m_queue.writer(borrow_from_reader ? m_queue.borrower(nullptr) : nullptr);
 }
 
 DUET_INLINE std::size_t frame_writer::error_response(std::uint32_t id, std::uint16_t code, std::string_view text,
@@ -232,13 +231,13 @@ DUET_INLINE bool frame_writer::kept_answer(std::uint32_t id, std::uint16_t code,
 }
 
 DUET_INLINE std::size_t frame_writer::finish_frame() {
-  byte_vector& out = m_queue.buffer();
-  const std::size_t body = out.size() - m_frame_start - frame_header_size + m_queue.view_bytes_after(m_frame_start);
+  const std::size_t body =
+      m_queue.size() - m_frame_start - frame_header_size + m_queue.view_bytes_after(m_frame_start);
   if (body > m_peer_max_frame_size) {
     drop_frame();
     return 0;
   }
-  std::byte* const header = out.data() + m_frame_start;
+  std::byte* const header = m_queue.data() + m_frame_start;
   store_le32(header + frame_metadata_length_offset, m_metadata_length);
   store_le32(header + frame_payload_length_offset, static_cast<std::uint32_t>(body - m_metadata_length));
   return frame_header_size + body;
@@ -257,7 +256,7 @@ DUET_INLINE std::size_t frame_writer::finish_frame() {
     out.resize(at + text.size());
     if (!text.empty()) std::memcpy(out.data() + at, text.data(), text.size());
     if (finish_frame()) {
-      m_queue.count_answer(out.size() - m_frame_start);
+      m_queue.count_answer(m_queue.size() - m_frame_start);
       return true;
     }
   }

@@ -28,6 +28,10 @@ namespace duet::inline v0::detail {
 /// reader reads again). Whichever of those ends comes before the write
 /// copies the bytes (`detach_views_of`, `detach_reader_views`).
 ///
+/// The hot path appends without resizing the buffer per frame: the buffer
+/// is kept longer than what is queued, the rest being room (`extend`,
+/// `writer`), until something uses it as a plain vector (`buffer`).
+///
 /// It also counts the bytes of answers to the peer (responses, errors,
 /// pongs) queued or being written, which backpressure limits.
 class write_queue {
@@ -37,15 +41,44 @@ class write_queue {
   write_queue(const write_queue&) = delete;
   write_queue& operator=(const write_queue&) = delete;
 
-  /// The buffer frames are appended to.
-  [[nodiscard]] byte_vector& buffer() noexcept { return m_out; }
-  [[nodiscard]] const byte_vector& buffer() const noexcept { return m_out; }
+  /// The buffer frames are appended to, as a plain vector: its size is
+  /// where the queued bytes end (the room past them is given back first).
+  [[nodiscard]] byte_vector& buffer() {
+    if (!m_settled) {
+      m_out.resize(m_end);
+      m_settled = true;
+    }
+    return m_out;
+  }
+
+  /// Where the queued bytes end in the buffer (the next frame's offset).
+  [[nodiscard]] std::size_t size() const noexcept { return m_settled ? m_out.size() : m_end; }
+
+  /// The buffer's bytes; valid until the next append.
+  [[nodiscard]] std::byte* data() noexcept { return m_out.data(); }
+
+  /// Appends `n` uninitialised bytes and returns where they begin; the
+  /// buffer grows only when its room runs out.
+  [[nodiscard]] std::byte* extend(std::size_t n) {
+    std::size_t& end = unsettled_end();
+    if (m_out.size() - end < n) grow(n);
+    std::byte* const at = m_out.data() + end;
+    end += n;
+    return at;
+  }
+
+  /// A writer appending to the buffer through its room, whose long runs
+  /// `borrower` may take (nullptr: none). Nothing else may append while
+  /// it is in use.
+  [[nodiscard]] byte_writer writer(byte_borrower* borrower) noexcept {
+    return byte_writer(m_out, unsettled_end(), borrower);
+  }
 
   /// Whether nothing waits for the writer.
-  [[nodiscard]] bool empty() const noexcept { return m_out.empty(); }
+  [[nodiscard]] bool empty() const noexcept { return size() == 0; }
 
   /// Bytes queued for the writer, borrowed runs included.
-  [[nodiscard]] std::size_t queued_bytes() const noexcept { return m_out.size() + m_view_bytes; }
+  [[nodiscard]] std::size_t queued_bytes() const noexcept { return size() + m_view_bytes; }
 
   /// Whether the writer holds a batch it took and has not finished writing.
   [[nodiscard]] bool writing() const noexcept { return !m_gather.empty(); }
@@ -96,7 +129,8 @@ class write_queue {
   /// `n` bytes of an answer were queued.
   void count_answer(std::size_t n) noexcept {
     m_answer_bytes += n;
-    m_peak_answer_bytes = std::max(m_peak_answer_bytes, answer_bytes());
+    const std::size_t now = answer_bytes();
+    if (now > m_peak_answer_bytes) m_peak_answer_bytes = now;
   }
 
   /// Bytes of answers queued or being written.
@@ -129,7 +163,7 @@ class write_queue {
     write_queue& self = *static_cast<output_borrower&>(borrower).self;
     const bool from_reader = self.m_reader->holds(bytes);
     if (self.m_borrowing_call == nullptr && !from_reader) return false;
-    self.m_views.push_back(output_view{self.m_out.size(), bytes, self.m_borrowing_call, from_reader, 0, {}});
+    self.m_views.push_back(output_view{self.size(), bytes, self.m_borrowing_call, from_reader, 0, {}});
     self.m_view_bytes += bytes.size();
     if (from_reader) ++self.m_reader_views;
     if (self.m_borrowing_call != nullptr) self.m_borrowing_call->sends_from_arguments = true;
@@ -142,12 +176,28 @@ class write_queue {
   // that reads again before the writer could send its bytes.
   void detach(output_view& v, bool sending);
 
+  // The end of the queued bytes, switching the buffer to room mode: its
+  // size is then not the end, m_end is.
+  std::size_t& unsettled_end() noexcept {
+    if (m_settled) {
+      m_end = m_out.size();
+      m_settled = false;
+    }
+    return m_end;
+  }
+
+  // extend's growth: the buffer grows (geometrically) and all its capacity
+  // becomes room.
+  void grow(std::size_t n);
+
   // A buffer grown past this by one burst of large frames is given back
   // once written, so it does not pin its memory for the connection's life.
   static constexpr std::size_t retained_output_capacity = 2 * 1024 * 1024;
 
   const frame_decoder* m_reader;
-  byte_vector m_out;                         // queued frames
+  byte_vector m_out;                         // queued frames (then room, unless m_settled)
+  std::size_t m_end = 0;                     // where the queued frames end in m_out, unless m_settled
+  bool m_settled = true;                     // m_out's size is where they end
   std::vector<output_view> m_views;          // in m_out, by offset
   std::size_t m_view_bytes = 0;              // their total size
   byte_vector m_sending;                     // taken by the writer
@@ -170,7 +220,11 @@ class write_queue {
 namespace duet::inline v0::detail {
 
 [[gnu::noinline]] DUET_INLINE void write_queue::drop_after(std::size_t frame_start) noexcept {
-  m_out.resize(frame_start);
+  if (m_settled) {
+    m_out.resize(frame_start);
+  } else {
+    m_end = frame_start;
+  }
   while (!m_views.empty() && m_views.back().at > frame_start) {
     m_view_bytes -= m_views.back().bytes.size();
     if (m_views.back().from_reader) --m_reader_views;
@@ -178,7 +232,13 @@ namespace duet::inline v0::detail {
   }
 }
 
+[[gnu::noinline]] DUET_INLINE void write_queue::grow(std::size_t n) {
+  if (m_out.size() < m_end + n) m_out.resize(m_end + n);
+  m_out.resize(m_out.capacity());
+}
+
 DUET_INLINE std::span<const const_buffer> write_queue::take() {
+  (void)buffer();  // the batch ends where its bytes do
   std::swap(m_sending, m_out);
   std::swap(m_sending_views, m_views);
   m_view_bytes = 0;
