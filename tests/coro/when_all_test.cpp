@@ -33,7 +33,7 @@ task<> nothing(int& runs) {
 }
 
 /// Suspends its awaiter and hands the handle over to another thread.
-struct handed_over {
+struct handed_over_void {
   std::promise<std::coroutine_handle<>>* m_handoff;
 
   bool await_ready() const noexcept { return false; }
@@ -142,7 +142,7 @@ TEST_CASE("when_all completes when a child finishes on another thread, resumed b
 
   std::thread::id completed_on;
   auto remote = [&]() -> task<std::string> {
-    co_await handed_over{&handoff};
+    co_await handed_over_void{&handoff};
     co_return "remote";
   };
   auto outer = [&]() -> task<std::string> {
@@ -186,7 +186,7 @@ TEST_CASE("when_all resumes its awaiter once when children finish concurrently o
   constexpr int child_count = 128;
   std::vector<std::promise<std::coroutine_handle<>>> handoffs(child_count);
   auto child = [](std::promise<std::coroutine_handle<>>& handoff, int v) -> task<int> {
-    co_await handed_over{&handoff};
+    co_await handed_over_void{&handoff};
     co_return v;
   };
   std::vector<task<int>> tasks;

@@ -18,13 +18,10 @@
 
 #include "loop/loop_support.hpp"
 
+using duet_test::any_backend;
 using duet_test::detached;
 
 namespace {
-
-duet::reactor_kind any_backend() {
-  return GENERATE(duet::reactor_kind::epoll, duet::reactor_kind::poll);
-}
 
 // A non-blocking pipe (or socketpair), closed on scope exit.
 struct fd_pair {

@@ -17,13 +17,10 @@
 #include "loop/loop_support.hpp"
 
 using namespace std::chrono_literals;
+using duet_test::any_backend;
 using duet_test::detached;
 
 namespace {
-
-duet::reactor_kind any_backend() {
-  return GENERATE(duet::reactor_kind::epoll, duet::reactor_kind::poll);
-}
 
 duet::task<int> answer(duet::event_loop& loop) {
   co_await loop.schedule();

@@ -9,6 +9,8 @@
 #include <mutex>
 #include <thread>
 
+#include <catch2/catch.hpp>
+
 #include <duet/loop/event_loop.hpp>
 
 namespace duet_test {
@@ -59,5 +61,10 @@ private:
   bool m_fired = false;
   std::thread m_thread;  // last: started once the rest exists
 };
+
+/// Both reactor backends, one per run of the calling test (a Catch generator).
+inline duet::reactor_kind any_backend() {
+  return GENERATE(duet::reactor_kind::epoll, duet::reactor_kind::poll);
+}
 
 }  // namespace duet_test

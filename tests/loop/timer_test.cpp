@@ -15,13 +15,10 @@
 #include "loop/loop_support.hpp"
 
 using namespace std::chrono_literals;
+using duet_test::any_backend;
 using duet_test::detached;
 
 namespace {
-
-duet::reactor_kind any_backend() {
-  return GENERATE(duet::reactor_kind::epoll, duet::reactor_kind::poll);
-}
 
 struct recording_timer : duet::detail::timer_node {
   std::vector<int>* log = nullptr;

@@ -20,6 +20,8 @@
 
 #include "rpc/rig.hpp"
 
+namespace allocation_test {
+
 namespace {
 
 using block = std::array<std::byte, 16>;
@@ -175,3 +177,5 @@ TEST_CASE("a nested call (the server's handler calls the client back) allocates 
   CHECK(t.wrong == 0);
   CHECK(allocations == 0);
 }
+
+}  // namespace allocation_test

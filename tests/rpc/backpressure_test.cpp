@@ -26,6 +26,8 @@
 #include <stop_token>
 #include <vector>
 
+namespace backpressure_test {
+
 using namespace rig_methods;
 
 namespace {
@@ -375,3 +377,5 @@ TEST_CASE("past max_in_flight, requests that arrive wait their turn and run in o
   const auto at4 = std::find(order.begin(), order.end(), 4u);
   CHECK(at3 < at4);
 }
+
+}  // namespace backpressure_test

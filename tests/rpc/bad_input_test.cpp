@@ -12,6 +12,8 @@
 #include <span>
 #include <string_view>
 
+namespace bad_input_test {
+
 using namespace rig_methods;
 
 namespace {
@@ -202,3 +204,5 @@ TEST_CASE("a server that answers with garbage ends the client's calls with proto
     far_end.close();
   }());
 }
+
+}  // namespace bad_input_test

@@ -14,6 +14,8 @@
 
 #include "rpc/rig.hpp"
 
+namespace byte_views_test {
+
 namespace {
 
 using bytes_view = std::span<const std::byte>;
@@ -70,3 +72,5 @@ TEST_CASE("a string_view argument and result work like std::string on the wire",
   });
   CHECK(got == "world");
 }
+
+}  // namespace byte_views_test

@@ -21,6 +21,8 @@
 
 #include "rpc/rig.hpp"
 
+namespace call_into_test {
+
 namespace {
 
 using bytes_view = std::span<const std::byte>;
@@ -178,3 +180,5 @@ TEST_CASE("byte-vector calls into the caller's storage allocate nothing once war
   CHECK(wrong == 0);
   CHECK(allocations == 0);
 }
+
+}  // namespace call_into_test

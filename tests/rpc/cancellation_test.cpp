@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+namespace cancellation_test {
+
 namespace {
 
 constexpr duet::method<"cancel.hold", int(int)> hold;  // answered only when released
@@ -288,3 +290,5 @@ TEST_CASE("a client that goes away fires the stop token of the handlers serving 
   CHECK(code == duet::status_code::cancelled);  // closed by this side
   CHECK(s.saw_stop);
 }
+
+}  // namespace cancellation_test

@@ -13,6 +13,8 @@
 #include <cstddef>
 #include <cstdint>
 
+namespace deadline_allocation_test {
+
 namespace {
 
 using block = std::array<std::byte, 16>;
@@ -84,3 +86,5 @@ TEST_CASE("calls with a timeout allocate nothing once warmed up, on either side"
   CHECK(t.without_deadline == 0);
   CHECK(allocations == 0);
 }
+
+}  // namespace deadline_allocation_test

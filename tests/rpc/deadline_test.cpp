@@ -18,6 +18,8 @@
 #include <span>
 #include <string>
 
+namespace deadline_test {
+
 using namespace rig_methods;
 using namespace std::chrono_literals;
 
@@ -215,3 +217,5 @@ TEST_CASE("a request that arrives with no time left is answered deadline_exceede
   serve_recording(r.router, seen);
   r.run([&]() -> duet::task<void> { co_await expired_requests_are_refused(r, seen); });
 }
+
+}  // namespace deadline_test

@@ -19,6 +19,8 @@
 #include <span>
 #include <vector>
 
+namespace drain_test {
+
 using namespace rig_methods;
 using namespace std::chrono_literals;
 
@@ -268,3 +270,5 @@ TEST_CASE("calls waiting for room when goaway arrives end with unavailable and a
     co_await c.close();
   });
 }
+
+}  // namespace drain_test

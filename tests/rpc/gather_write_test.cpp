@@ -28,6 +28,8 @@
 #include <utility>
 #include <vector>
 
+namespace gather_write_test {
+
 namespace {
 
 using bytes_view = std::span<const std::byte>;
@@ -249,3 +251,5 @@ TEST_CASE("over TCP a server held up by a slow reader answers large echoes with 
   }
   CHECK(ids == std::vector<std::uint32_t>{1, 2, 3, 4, 5, 6, 7, 8});
 }
+
+}  // namespace gather_write_test

@@ -13,6 +13,8 @@
 #include <chrono>
 #include <string>
 
+namespace idempotency_test {
+
 namespace {
 
 constexpr duet::method<"once.charge", int(int)> charge;        // not idempotent
@@ -242,3 +244,5 @@ TEST_CASE("a keyed request that failed with a retryable code is not kept, so its
   CHECK(got == 9);
   CHECK(runs == 2);
 }
+
+}  // namespace idempotency_test

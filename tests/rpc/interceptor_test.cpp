@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+namespace interceptor_test {
+
 using namespace rig_methods;
 
 namespace {
@@ -303,3 +305,5 @@ TEST_CASE("server interceptors see notifications too and can drop them before th
                          "guard.after ok"};
   CHECK(log == expected);
 }
+
+}  // namespace interceptor_test

@@ -14,6 +14,8 @@
 #include <stop_token>
 #include <string>
 
+namespace keepalive_test {
+
 using namespace rig_methods;
 using namespace std::chrono_literals;
 
@@ -158,3 +160,5 @@ TEST_CASE("a server with keepalive drops a client that stopped reading and answe
     near_end.close();
   });
 }
+
+}  // namespace keepalive_test

@@ -15,6 +15,8 @@
 #include <span>
 #include <string>
 
+namespace metadata_test {
+
 using namespace rig_methods;
 
 namespace {
@@ -225,3 +227,5 @@ TEST_CASE("a call keeps the metadata it was made with, whatever happens to the o
     co_await client.close();
   });
 }
+
+}  // namespace metadata_test

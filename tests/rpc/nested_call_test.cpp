@@ -13,6 +13,8 @@
 
 #include <chrono>
 
+namespace nested_call_test {
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -137,3 +139,5 @@ TEST_CASE("requests that arrive while the serving side is at its cap wait their 
   CHECK(t.wrong == 0);
   CHECK(t.notes == 100 * notes_per_call);
 }
+
+}  // namespace nested_call_test

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+namespace notification_test {
+
 namespace {
 
 constexpr duet::method<"notes.log", void(std::string)> log_line;
@@ -136,3 +138,5 @@ TEST_CASE("a notification on a closed client reports unavailable", "[rpc][notifi
   CHECK(after_close.code() == duet::status_code::unavailable);
   CHECK(j.lines.empty());
 }
+
+}  // namespace notification_test

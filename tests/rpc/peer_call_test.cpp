@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+namespace peer_call_test {
+
 using namespace rig_methods;
 using namespace std::chrono_literals;
 
@@ -273,3 +275,5 @@ TEST_CASE("a reconnecting client made with a router serves the server's calls ba
   });
   CHECK(got == 15);
 }
+
+}  // namespace peer_call_test

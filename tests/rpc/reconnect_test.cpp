@@ -18,6 +18,8 @@
 #include <system_error>
 #include <vector>
 
+namespace reconnect_test {
+
 using namespace rig_methods;
 using namespace std::chrono_literals;
 
@@ -234,3 +236,5 @@ TEST_CASE("a reconnecting client whose server never comes fails calls at once an
     CHECK(duet::clock::now() - began < 1s);
   }());
 }
+
+}  // namespace reconnect_test

@@ -15,6 +15,8 @@
 #include <stop_token>
 #include <string>
 
+namespace retry_test {
+
 namespace {
 
 constexpr duet::method<"retry.get", int(int)> get{.idempotent = true};
@@ -351,3 +353,5 @@ TEST_CASE("closing the client while a retried call waits to try again ends the c
   CHECK(took < std::chrono::seconds(2));
   CHECK(f.runs == 1);
 }
+
+}  // namespace retry_test

@@ -13,6 +13,8 @@
 #include <chrono>
 #include <stop_token>
 
+namespace socket_cancellation_test {
+
 namespace {
 
 constexpr duet::method<"tcp_cancel.slow", int(int)> slow;  // sleeps 10 s unless its token fires
@@ -109,3 +111,5 @@ TEST_CASE("over TCP a cancelled call ends at once, fires the handler's stop toke
   CHECK(in_flight_after == 0);
   CHECK(sum == 42);
 }
+
+}  // namespace socket_cancellation_test

@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <vector>
 
+namespace socket_transports_test {
+
 using namespace rig_methods;
 
 namespace {
@@ -151,3 +153,5 @@ TEMPLATE_TEST_CASE("a server over sockets stops cleanly with connections open an
     co_await busy.close();
   }());
 }
+
+}  // namespace socket_transports_test

@@ -17,6 +17,7 @@
 #include <duet/transport/transport.hpp>
 
 #include "loop/loop_support.hpp"
+#include "support/text.hpp"
 #include "transport/transport_models.hpp"
 
 using duet_test::detached;
@@ -30,7 +31,7 @@ std::vector<std::byte> pattern(std::size_t n, unsigned seed) {
   return out;
 }
 
-std::span<const std::byte> text(std::string_view s) { return std::as_bytes(std::span<const char>(s.data(), s.size())); }
+using duet_test::text;
 
 template <class Stream>
 duet::task<duet::io_result> write_all(Stream& stream, std::span<const std::byte> bytes) {

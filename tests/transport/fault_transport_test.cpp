@@ -1,4 +1,5 @@
 #include "support/fault_transport.hpp"
+#include "support/text.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -14,7 +15,7 @@ namespace {
 
 using faulty = duet_test::fault_transport<duet::memory_stream>;
 
-std::span<const std::byte> text(std::string_view s) { return std::as_bytes(std::span<const char>(s.data(), s.size())); }
+using duet_test::text;
 
 duet::task<void> send(duet::memory_stream& stream, std::string_view s) {
   const duet::const_buffer piece(text(s));

@@ -19,6 +19,8 @@
 #include <duet/transport/tcp.hpp>
 #include <duet/transport/unix.hpp>
 
+#include "loop/loop_support.hpp"
+
 namespace duet_test {
 
 inline std::string unique_socket_path() {
@@ -76,9 +78,5 @@ struct unix_model {
     co_return co_await connect_pair<stream>(loop, listener);
   }
 };
-
-inline duet::reactor_kind any_backend() {
-  return GENERATE(duet::reactor_kind::epoll, duet::reactor_kind::poll);
-}
 
 }  // namespace duet_test

@@ -2,6 +2,8 @@
 // block it travels in (docs/protocol.md section 7).
 #include <duet/wire/metadata.hpp>
 
+#include "wire/wire_support.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cstddef>
@@ -10,15 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace {
-
-duet::byte_vector bytes(std::initializer_list<int> values) {
-  duet::byte_vector out;
-  for (int v : values) out.push_back(static_cast<std::byte>(v));
-  return out;
-}
-
-}  // namespace
+using wire_test::bytes;
 
 TEST_CASE("metadata keeps its pairs in the order they were added, duplicates included", "[wire][metadata]") {
   duet::metadata m;
