@@ -24,6 +24,13 @@ void encode_message(const void* value, byte_writer& out) {
   duet::encode(out, *static_cast<const T*>(value));
 }
 
+/// A message whose encoding is its bytes behind their count: a byte string
+/// or span with the built-in codec (`stream_table::send_bytes` sends it).
+template <class T>
+concept byte_run_message = uses_builtin_codec<T> &&
+                           (kind_of<T> == codec_kind::view || kind_of<T> == codec_kind::sequence) &&
+                           sizeof(element_t<T>) == 1 && memcpy_codable<element_t<T>> && contiguous_of<T, element_t<T>>;
+
 /// `co_await next()` on one side of a stream: the next message, or nothing
 /// at the end. A message that arrived while nobody waited comes from the
 /// queue; otherwise the reader decodes it straight into this awaiter's value
@@ -113,8 +120,14 @@ class send_awaiter {
 
   bool put() {
     stream_channel& ch = *m_ch;
-    status s = ch.session->streams().send(*ch.session, ch, &encode_message<T>, m_value);
-    if (!s.ok()) throw rpc_error(std::move(s));
+    if constexpr (byte_run_message<T>) {
+      const auto bytes = const_buffer(reinterpret_cast<const std::byte*>(m_value->data()), m_value->size());
+      if (!ch.session->streams().send_bytes(*ch.session, ch, bytes))
+        throw rpc_error(status(status_code::resource_exhausted, "a stream message is larger than the peer's maximum frame size"));
+    } else {
+      status s = ch.session->streams().send(*ch.session, ch, &encode_message<T>, m_value);
+      if (!s.ok()) throw rpc_error(std::move(s));
+    }
     return true;
   }
 

@@ -554,6 +554,11 @@ DUET_INLINE bool session_core::route_frames() {
       route_response(frame);
     } else if (frame.header.kind == frame_kind::request && frame.metadata.empty() && m_hello.done()) {
       route_incoming(frame);
+    } else if (frame.header.kind == frame_kind::stream_data && frame.metadata.empty() && m_hello.done() &&
+               m_streams.routes_data()) {
+      // A stream's message: what route() and route_stream_frame() check
+      // first cannot stop it either.
+      m_streams.engine()->on_data(*this, frame);
     } else {
       route(frame);
     }

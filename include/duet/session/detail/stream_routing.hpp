@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <coroutine>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <string>
@@ -134,6 +135,7 @@ DUET_INLINE void stream_table::on_admitted(session_core& s, call_operation& call
   ch.id = call.id;
   if (call.done) {
     // Its request could not be sent (too large, encoding threw).
+    forget(ch);
     ch.phase = stream_phase::closed;
     ch.code = call.code;
     ch.message = call.message;
@@ -192,6 +194,7 @@ DUET_INLINE void stream_table::cancel(session_core& s, stream_channel& ch, statu
   }
   ch.cancel_sent = true;
   s.finish(call, code, std::string(why));
+  forget(ch);
   ch.phase = stream_phase::closed;
   ch.inbound_ended = true;
   ch.queue.clear();  // ended here, not by the peer: what it sent is not wanted
@@ -210,6 +213,7 @@ DUET_INLINE void stream_table::on_local_end(session_core& s, call_operation& cal
     s.wake_writer();
   }
   ch.cancel_sent = true;
+  forget(ch);
   ch.phase = stream_phase::closed;
   ch.inbound_ended = true;
   ch.queue.clear();  // ended here (deadline, connection lost): unread messages are dropped
@@ -241,6 +245,7 @@ DUET_INLINE void stream_table::on_response(session_core& s, call_operation& call
     ch.message.assign(reinterpret_cast<const char*>(frame.payload.data()), frame.payload.size());
   }
   s.finish(call, ch.code, ch.message);
+  forget(ch);
   ch.phase = stream_phase::closed;
   ch.inbound_ended = true;
   wake_all(ch, true, s);
@@ -284,6 +289,7 @@ DUET_INLINE void stream_table::begin_served(session_core& s, stream_channel& ch)
 }
 
 DUET_INLINE void stream_table::end_served(stream_channel& ch) noexcept {
+  forget(ch);
   if (ch.waiting_room) stop_waiting_for_room(ch);
   if (m_slots.empty()) return;
   const std::size_t mask = m_slots.size() - 1;
@@ -324,6 +330,7 @@ DUET_INLINE void stream_table::grow() {
 DUET_INLINE void stream_table::close_served(session_core& s, stream_channel& ch, status_code code,
                                             std::string_view why) {
   if (ch.closed()) return;
+  forget(ch);
   ch.phase = stream_phase::closed;
   ch.inbound_ended = true;
   ch.queue.clear();  // the caller went away: its unread messages are dropped
@@ -350,25 +357,7 @@ DUET_INLINE stream_channel* stream_table::owner_of(session_core& s, const frame_
 DUET_INLINE void stream_table::route(session_core& s, const frame_view& frame) {
   const frame_header& h = frame.header;
   switch (h.kind) {
-    case frame_kind::stream_data: {
-      stream_channel* ch = owner_of(s, h);
-      if (ch == nullptr) return;
-      if (ch->inbound_ended) {
-        if (!ch->receives) {
-          // A direction the method does not have: dropped like a late frame.
-          s.m_streams.drop_frame();
-          return;
-        }
-        s.shutdown(status_code::protocol_error, "a stream message after its sender's stream_end");
-        return;
-      }
-      if (!ch->inbound.receive(frame_header_size + frame.payload.size())) {
-        s.shutdown(status_code::protocol_error, "a stream message sent without credit");
-        return;
-      }
-      deliver(s, *ch, frame.payload);
-      return;
-    }
+    case frame_kind::stream_data: route_data(s, frame); return;
     case frame_kind::stream_end: {
       stream_channel* ch = owner_of(s, h);
       if (ch == nullptr) return;
@@ -397,6 +386,32 @@ DUET_INLINE void stream_table::route(session_core& s, const frame_view& frame) {
     }
     default: return;
   }
+}
+
+DUET_INLINE void stream_table::route_data(session_core& s, const frame_view& frame) {
+  const frame_header& h = frame.header;
+  stream_channel* ch = m_last_data;
+  // A frame from the callee is for a stream this side called.
+  const bool to_caller = (h.flags & flag_from_callee) != 0;
+  if (ch == nullptr || ch->id != h.id || ch->callee == to_caller) {
+    ch = owner_of(s, h);
+    if (ch == nullptr) return;
+    m_last_data = ch;
+  }
+  if (ch->inbound_ended) {
+    if (!ch->receives) {
+      // A direction the method does not have: dropped like a late frame.
+      s.m_streams.drop_frame();
+      return;
+    }
+    s.shutdown(status_code::protocol_error, "a stream message after its sender's stream_end");
+    return;
+  }
+  if (!ch->inbound.receive(frame_header_size + frame.payload.size())) {
+    s.shutdown(status_code::protocol_error, "a stream message sent without credit");
+    return;
+  }
+  deliver(s, *ch, frame.payload);
 }
 
 DUET_INLINE void stream_table::deliver(session_core& s, stream_channel& ch, const_buffer payload) {
@@ -516,6 +531,33 @@ DUET_INLINE status stream_table::send(session_core& s, stream_channel& ch, messa
   (void)ch.outbound.consume(frame_header_size + body);
   s.wake_writer();
   return {};
+}
+
+DUET_INLINE bool stream_table::send_bytes(session_core& s, stream_channel& ch, const_buffer bytes) {
+  // The count as a varint (what byte_writer::write_varint writes).
+  std::byte count[max_varint_size];
+  std::size_t count_size = 0;
+  for (std::uint64_t n = bytes.size(); ; n >>= 7) {
+    if (n < 0x80) {
+      count[count_size++] = static_cast<std::byte>(n);
+      break;
+    }
+    count[count_size++] = static_cast<std::byte>((n & 0x7f) | 0x80);
+  }
+  const std::size_t body = count_size + bytes.size();
+  if (body > s.m_frames.peer_max_frame_size()) return false;
+  byte_vector& out = s.m_frames.queue().buffer();
+  const std::size_t start = out.size();
+  // One resize for the whole frame: header, count, bytes.
+  out.resize(start + frame_header_size + body);
+  std::byte* p = out.data() + start;
+  store_frame_header(p, frame_header{frame_kind::stream_data, static_cast<std::uint16_t>(ch.callee ? flag_from_callee : 0),
+                                     0, ch.id, 0, 0, static_cast<std::uint32_t>(body)});
+  std::memcpy(p + frame_header_size, count, count_size);
+  if (!bytes.empty()) std::memcpy(p + frame_header_size + count_size, bytes.data(), bytes.size());
+  (void)ch.outbound.consume(frame_header_size + body);
+  s.wake_writer();
+  return true;
 }
 
 }  // namespace duet::inline v0::detail

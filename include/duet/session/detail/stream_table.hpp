@@ -45,6 +45,8 @@ class stream_table {
   /// A well-formed frame (`stream_support::malformed`): only the stream's
   /// state is left to check.
   void route(session_core& s, const frame_view& frame);
+  /// A well-formed stream_data frame (`stream_engine::on_data`).
+  void route_data(session_core& s, const frame_view& frame);
   void on_response(session_core& s, call_operation& call, const frame_view& frame);
   void on_local_end(session_core& s, call_operation& call);
   void on_admitted(session_core& s, call_operation& call);
@@ -109,6 +111,12 @@ class stream_table {
   /// threw, the message is larger than the peer accepts; no credit is taken).
   status send(session_core& s, stream_channel& ch, message_encoder encode, const void* value);
 
+  /// As `send`, for a message that encodes as `bytes` behind their count
+  /// (a byte string or span with the built-in codec): one copy, straight
+  /// into the output. False (nothing sent, no credit taken) when it is
+  /// larger than the peer accepts.
+  bool send_bytes(session_core& s, stream_channel& ch, const_buffer bytes);
+
   /// The consumer of `ch` took one message of `payload_bytes` (from the
   /// queue or in place): grants credit when it is due.
   void consumed(session_core& s, stream_channel& ch, std::size_t payload_bytes);
@@ -131,6 +139,14 @@ class stream_table {
 
   // The stream whose frame this is, or null (then counted as dropped).
   stream_channel* owner_of(session_core& s, const frame_header& h) noexcept;
+
+  // The stream of the last stream_data frame, which the next one most
+  // likely has too (a run of one stream's messages in one read), or null.
+  // Every channel that closes or stops being served is forgotten here first.
+  stream_channel* m_last_data = nullptr;
+  void forget(const stream_channel& ch) noexcept {
+    if (m_last_data == &ch) m_last_data = nullptr;
+  }
 
   // Resumes, in order, every coroutine waiting on `ch` (taken first).
   void wake_all(stream_channel& ch, bool inline_resume, session_core& s);
@@ -167,6 +183,7 @@ class stream_engine_for final : public stream_engine {
 
   void on_peer_hello(session_core& s) override { table.on_peer_hello(s); }
   void on_frame(session_core& s, const frame_view& frame) override { table.route(s, frame); }
+  void on_data(session_core& s, const frame_view& frame) override { table.route_data(s, frame); }
   void on_response(session_core& s, call_operation& call, const frame_view& frame) override {
     table.on_response(s, call, frame);
   }
