@@ -14,8 +14,24 @@ namespace duet::inline v0 {
 
 namespace detail {
 
+/// A message whose encoding is its bytes behind their count: a byte string
+/// or span with the built-in codec (`stream_table::send_bytes` sends it).
+template <class T>
+concept byte_run_message = uses_builtin_codec<T> &&
+                           (kind_of<T> == codec_kind::view || kind_of<T> == codec_kind::sequence) &&
+                           sizeof(element_t<T>) == 1 && memcpy_codable<element_t<T>> && contiguous_of<T, element_t<T>>;
+
 template <class T>
 bool decode_message(void* target, const_buffer bytes) {
+  if constexpr (byte_run_message<T> && kind_of<T> == codec_kind::view) {
+    // A view of fewer than 128 bytes: a one-byte count, then the bytes to
+    // the end (what decode_all accepts then), viewed where they are.
+    if (!bytes.empty() && std::to_integer<std::size_t>(bytes[0]) == bytes.size() - 1 && bytes.size() <= 0x80) {
+      using element = element_t<T>;
+      *static_cast<T*>(target) = T(reinterpret_cast<const element*>(bytes.data() + 1), bytes.size() - 1);
+      return true;
+    }
+  }
   return duet::decode_all(bytes, *static_cast<T*>(target));
 }
 
@@ -23,13 +39,6 @@ template <class T>
 void encode_message(const void* value, byte_writer& out) {
   duet::encode(out, *static_cast<const T*>(value));
 }
-
-/// A message whose encoding is its bytes behind their count: a byte string
-/// or span with the built-in codec (`stream_table::send_bytes` sends it).
-template <class T>
-concept byte_run_message = uses_builtin_codec<T> &&
-                           (kind_of<T> == codec_kind::view || kind_of<T> == codec_kind::sequence) &&
-                           sizeof(element_t<T>) == 1 && memcpy_codable<element_t<T>> && contiguous_of<T, element_t<T>>;
 
 /// `co_await next()` on one side of a stream: the next message, or nothing
 /// at the end. A message that arrived while nobody waited comes from the
@@ -48,6 +57,15 @@ class next_awaiter {
       const std::size_t bytes = ch.queue.pop();
       ch.session->streams().consumed(*ch.session, ch, bytes);
       return true;
+    }
+    if (stream_table& table = ch.session->streams(); table.delivering_to(ch)) {
+      // Resumed by the reader: the next message may already be in its buffer.
+      if (const_buffer payload; table.take_next(*ch.session, ch, payload)) {
+        m_got = decode_message<T>(&m_value.emplace(), payload) ? stream_channel::delivery::message
+                                                                : stream_channel::delivery::undecodable;
+        table.consumed(*ch.session, ch, payload.size());
+        return true;
+      }
     }
     if (ch.inbound_ended || ch.closed()) {
       m_got = stream_channel::delivery::end;

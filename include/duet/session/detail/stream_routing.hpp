@@ -398,20 +398,40 @@ DUET_INLINE void stream_table::route_data(session_core& s, const frame_view& fra
     if (ch == nullptr) return;
     m_last_data = ch;
   }
-  if (ch->inbound_ended) {
-    if (!ch->receives) {
+  if (accept(s, *ch, frame)) deliver(s, *ch, frame.payload);
+}
+
+DUET_INLINE bool stream_table::accept(session_core& s, stream_channel& ch, const frame_view& frame) {
+  if (ch.inbound_ended) {
+    if (!ch.receives) {
       // A direction the method does not have: dropped like a late frame.
       s.m_streams.drop_frame();
-      return;
+      return false;
     }
     s.shutdown(status_code::protocol_error, "a stream message after its sender's stream_end");
-    return;
+    return false;
   }
-  if (!ch->inbound.receive(frame_header_size + frame.payload.size())) {
+  if (!ch.inbound.receive(frame_header_size + frame.payload.size())) {
     s.shutdown(status_code::protocol_error, "a stream message sent without credit");
-    return;
+    return false;
   }
-  deliver(s, *ch, frame.payload);
+  return true;
+}
+
+DUET_INLINE bool stream_table::take_next(session_core& s, stream_channel& ch, const_buffer& payload) {
+  if (m_delivering != &ch || ch.closed() || ch.discarding || !s.is_open() || s.reader_should_pause()) return false;
+  frame_view frame;
+  // need_more: nothing taken; error: it stays, and the reader reports it.
+  if (s.m_decoder.next(frame) != decode_status::frame) return false;
+  const frame_header& h = frame.header;
+  const bool to_caller = (h.flags & flag_from_callee) != 0;
+  if (h.kind != frame_kind::stream_data || h.id != ch.id || ch.callee == to_caller || !frame.metadata.empty()) {
+    s.m_decoder.put_back(frame);  // the reader routes it
+    return false;
+  }
+  if (!accept(s, ch, frame)) return false;
+  payload = frame.payload;
+  return true;
 }
 
 DUET_INLINE void stream_table::deliver(session_core& s, stream_channel& ch, const_buffer payload) {
@@ -425,7 +445,11 @@ DUET_INLINE void stream_table::deliver(session_core& s, stream_channel& ch, cons
     ch.delivered = ch.decode(ch.target, payload) ? stream_channel::delivery::message
                                                   : stream_channel::delivery::undecodable;
     consumed(s, ch, payload.size());
+    // Its next() may take the messages that follow straight from the
+    // reader's buffer (take_next) rather than suspend for each one.
+    stream_channel* const outer = std::exchange(m_delivering, &ch);
     std::exchange(ch.reader, {}).resume();
+    m_delivering = outer;
     return;
   }
   ch.queue.push(payload);
@@ -445,13 +469,13 @@ DUET_INLINE void stream_table::consumed(session_core& s, stream_channel& ch, std
   s.wake_writer();
 }
 
-DUET_INLINE bool stream_table::output_has_room(const session_core& s) noexcept {
+DUET_INLINE bool stream_table::output_has_room(const session_core& s) const noexcept {
   const write_queue& q = s.m_frames.queue();
   // While the writer writes, senders may queue up to the limit; while it
   // does not (it waits for output, or is about to run), one batch is
   // enough to let it start: the first messages leave at once.
   const std::size_t limit =
-      q.writing() ? s.m_options.max_queued_bytes : std::min(s.m_options.max_queued_bytes, write_batch_bytes);
+      q.writing() ? s.m_options.max_queued_bytes : std::min(s.m_options.max_queued_bytes, m_batch);
   return q.queued_bytes() < limit;
 }
 
@@ -534,16 +558,9 @@ DUET_INLINE status stream_table::send(session_core& s, stream_channel& ch, messa
 }
 
 DUET_INLINE bool stream_table::send_bytes(session_core& s, stream_channel& ch, const_buffer bytes) {
-  // The count as a varint (what byte_writer::write_varint writes).
-  std::byte count[max_varint_size];
-  std::size_t count_size = 0;
-  for (std::uint64_t n = bytes.size(); ; n >>= 7) {
-    if (n < 0x80) {
-      count[count_size++] = static_cast<std::byte>(n);
-      break;
-    }
-    count[count_size++] = static_cast<std::byte>((n & 0x7f) | 0x80);
-  }
+  // The count is a varint (as byte_writer::write_varint writes it).
+  std::size_t count_size = 1;
+  for (std::uint64_t n = bytes.size(); n >= 0x80; n >>= 7) ++count_size;
   const std::size_t body = count_size + bytes.size();
   if (body > s.m_frames.peer_max_frame_size()) return false;
   byte_vector& out = s.m_frames.queue().buffer();
@@ -553,8 +570,11 @@ DUET_INLINE bool stream_table::send_bytes(session_core& s, stream_channel& ch, c
   std::byte* p = out.data() + start;
   store_frame_header(p, frame_header{frame_kind::stream_data, static_cast<std::uint16_t>(ch.callee ? flag_from_callee : 0),
                                      0, ch.id, 0, 0, static_cast<std::uint32_t>(body)});
-  std::memcpy(p + frame_header_size, count, count_size);
-  if (!bytes.empty()) std::memcpy(p + frame_header_size + count_size, bytes.data(), bytes.size());
+  p += frame_header_size;
+  std::uint64_t n = bytes.size();
+  for (; n >= 0x80; n >>= 7) *p++ = static_cast<std::byte>((n & 0x7f) | 0x80);
+  *p++ = static_cast<std::byte>(n);
+  if (!bytes.empty()) std::memcpy(p, bytes.data(), bytes.size());
   (void)ch.outbound.consume(frame_header_size + body);
   s.wake_writer();
   return true;
