@@ -554,11 +554,6 @@ DUET_INLINE bool session_core::route_frames() {
       route_response(frame);
     } else if (frame.header.kind == frame_kind::request && frame.metadata.empty() && m_hello.done()) {
       route_incoming(frame);
-    } else if (frame.header.kind == frame_kind::stream_data && frame.metadata.empty() && m_hello.done() &&
-               m_streams.routes_data()) {
-      // A stream's message: what route() and route_stream_frame() check
-      // first cannot stop it either.
-      m_streams.engine()->on_data(*this, frame);
     } else {
       route(frame);
     }
@@ -567,6 +562,13 @@ DUET_INLINE bool session_core::route_frames() {
 }
 
 DUET_INLINE void session_core::route(const frame_view& frame) {
+  if (frame.header.kind == frame_kind::stream_data && frame.metadata.empty() && m_hello.done() &&
+      m_streams.routes_data()) {
+    // A stream's message: nothing checked below, nor by
+    // route_stream_frame(), can stop it.
+    m_streams.engine()->on_data(*this, frame);
+    return;
+  }
   if (!m_hello.done()) {
     route_hello(frame);
     return;
