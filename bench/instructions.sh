@@ -16,6 +16,11 @@
 # another level); KEEP=DIR keeps the four callgrind outputs there, for a
 # per-function comparison (callgrind_annotate of the 60k run minus the 20k
 # run's, over 40,000).
+#
+# With STREAM=1, scenario S's shape instead (1 connection, one server stream
+# of 16-byte messages): 200,000 and 600,000 messages, and instructions per
+# message (the kit's raw floor speaks that command line too):
+#   STREAM=1 bench/instructions.sh
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -76,8 +81,16 @@ stop_server() {
   server_pid=
 }
 
+# Calls (or stream messages) of the two runs, and what one of them is.
+if [[ -n "${STREAM:-}" ]]; then
+  low=200000 high=600000 unit=message
+else
+  low=20000 high=60000 unit=call
+fi
+
 run_client() {  # calls [out-file]
   local args=(--port "$port" --connections 1 --inflight "${INFLIGHT:-64}" --calls "$1" --payload 16)
+  [[ -n "${STREAM:-}" ]] && args=(--port "$port" --connections 1 --stream-messages "$1" --payload 16)
   if [[ -n "${2:-}" ]]; then
     valgrind --tool=callgrind --callgrind-out-file="$2" "$client" "${args[@]}" >"$work/client.stdout" 2>"$work/client.stderr"
   else
@@ -89,22 +102,22 @@ total_ir() {  # callgrind output file -> its total Ir
   awk '/^(summary|totals):/ { print $2; exit }' "$1"
 }
 
-per_call() {  # out-20k out-60k
+per_call() {  # out-low out-high
   local a b
   a=$(total_ir "$1") b=$(total_ir "$2")
-  echo $(((b - a + 20000) / 40000))
+  echo $(((b - a + (high - low) / 2) / (high - low)))
 }
 
-for calls in 20000 60000; do
+for calls in $low $high; do
   start_server "$work/server.$calls.out"
   run_client "$calls"
   stop_server
 done
-echo "server $(per_call "$work/server.20000.out" "$work/server.60000.out") instructions per call"
+echo "server $(per_call "$work/server.$low.out" "$work/server.$high.out") instructions per $unit"
 
-for calls in 20000 60000; do
+for calls in $low $high; do
   start_server ""
   run_client "$calls" "$work/client.$calls.out"
   stop_server
 done
-echo "client $(per_call "$work/client.20000.out" "$work/client.60000.out") instructions per call"
+echo "client $(per_call "$work/client.$low.out" "$work/client.$high.out") instructions per $unit"

@@ -248,6 +248,11 @@ class byte_reader {
   /// encoding.
   [[nodiscard]] bool read_varint(std::uint64_t& out) noexcept {
     if (m_failed) return false;
+    // One byte, the common case (a length or count below 128).
+    if (m_pos != m_size && std::to_integer<std::uint8_t>(m_data[m_pos]) < 0x80) {
+      out = std::to_integer<std::uint8_t>(m_data[m_pos++]);
+      return true;
+    }
     std::uint64_t value = 0;
     for (std::size_t i = 0; i < detail::max_varint_size; ++i) {
       if (m_pos + i == m_size) return mark_failed();

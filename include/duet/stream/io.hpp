@@ -14,8 +14,24 @@ namespace duet::inline v0 {
 
 namespace detail {
 
+/// A message whose encoding is its bytes behind their count: a byte string
+/// or span with the built-in codec (`stream_table::send_bytes` sends it).
+template <class T>
+concept byte_run_message = uses_builtin_codec<T> &&
+                           (kind_of<T> == codec_kind::view || kind_of<T> == codec_kind::sequence) &&
+                           sizeof(element_t<T>) == 1 && memcpy_codable<element_t<T>> && contiguous_of<T, element_t<T>>;
+
 template <class T>
 bool decode_message(void* target, const_buffer bytes) {
+  if constexpr (byte_run_message<T> && kind_of<T> == codec_kind::view) {
+    // A view of fewer than 128 bytes: a one-byte count, then the bytes to
+    // the end (what decode_all accepts then), viewed where they are.
+    if (!bytes.empty() && std::to_integer<std::size_t>(bytes[0]) == bytes.size() - 1 && bytes.size() <= 0x80) {
+      using element = element_t<T>;
+      *static_cast<T*>(target) = T(reinterpret_cast<const element*>(bytes.data() + 1), bytes.size() - 1);
+      return true;
+    }
+  }
   return duet::decode_all(bytes, *static_cast<T*>(target));
 }
 
@@ -41,6 +57,15 @@ class next_awaiter {
       const std::size_t bytes = ch.queue.pop();
       ch.session->streams().consumed(*ch.session, ch, bytes);
       return true;
+    }
+    if (stream_table& table = ch.session->streams(); table.delivering_to(ch)) {
+      // Resumed by the reader: the next message may already be in its buffer.
+      if (const_buffer payload; table.take_next(*ch.session, ch, payload)) {
+        m_got = decode_message<T>(&m_value.emplace(), payload) ? stream_channel::delivery::message
+                                                                : stream_channel::delivery::undecodable;
+        table.consumed(*ch.session, ch, payload.size());
+        return true;
+      }
     }
     if (ch.inbound_ended || ch.closed()) {
       m_got = stream_channel::delivery::end;
@@ -113,8 +138,14 @@ class send_awaiter {
 
   bool put() {
     stream_channel& ch = *m_ch;
-    status s = ch.session->streams().send(*ch.session, ch, &encode_message<T>, m_value);
-    if (!s.ok()) throw rpc_error(std::move(s));
+    if constexpr (byte_run_message<T>) {
+      const auto bytes = const_buffer(reinterpret_cast<const std::byte*>(m_value->data()), m_value->size());
+      if (!ch.session->streams().send_bytes(*ch.session, ch, bytes))
+        throw rpc_error(status(status_code::resource_exhausted, "a stream message is larger than the peer's maximum frame size"));
+    } else {
+      status s = ch.session->streams().send(*ch.session, ch, &encode_message<T>, m_value);
+      if (!s.ok()) throw rpc_error(std::move(s));
+    }
     return true;
   }
 

@@ -98,6 +98,12 @@ public:
            bytes.size() <= m_capacity - (first - begin);
   }
 
+  /// Puts back `frame`, the frame the last `next()` took (nothing was
+  /// taken, prepared or appended since): the next `next()` yields it again.
+  void put_back(const frame_view& frame) noexcept {
+    m_begin -= frame_header_size + frame.metadata.size() + frame.payload.size();
+  }
+
   /// Whether the next whole frame buffered is a request or a notification
   /// (something a paused reader must hold back); false when it is another
   /// kind, and also when no whole valid frame is buffered yet. Takes

@@ -562,6 +562,13 @@ DUET_INLINE bool session_core::route_frames() {
 }
 
 DUET_INLINE void session_core::route(const frame_view& frame) {
+  if (frame.header.kind == frame_kind::stream_data && frame.metadata.empty() && m_hello.done() &&
+      m_streams.routes_data()) {
+    // A stream's message: nothing checked below, nor by
+    // route_stream_frame(), can stop it.
+    m_streams.engine()->on_data(*this, frame);
+    return;
+  }
   if (!m_hello.done()) {
     route_hello(frame);
     return;

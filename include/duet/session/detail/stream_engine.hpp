@@ -38,6 +38,12 @@ class stream_engine {
   /// (`stream_support::malformed` found nothing wrong with it).
   virtual void on_frame(session_core& s, const frame_view& frame) = 0;
 
+  /// A stream_data frame without metadata, after the hello, on a session
+  /// that negotiated streams (`stream_support::routes_data`): the reader's
+  /// short way for a stream's messages, which skips what `on_frame`'s
+  /// caller checks for every stream frame.
+  virtual void on_data(session_core& s, const frame_view& frame) = 0;
+
   /// The response to caller stream `call` (already out of the call table)
   /// arrived: the stream ends with its status, trailing metadata and, for a
   /// client stream, its value.
@@ -106,6 +112,11 @@ class stream_support {
     m_peer_window = m_negotiated ? hello.stream_window : 0;
     if (m_engine) m_engine->on_peer_hello(s);
   }
+
+  /// Whether the reader may hand a stream_data frame without metadata
+  /// straight to the engine (`stream_engine::on_data`): streams were
+  /// negotiated and a stream was used.
+  [[nodiscard]] bool routes_data() const noexcept { return m_negotiated && m_engine != nullptr; }
 
   /// Why a stream frame is a protocol error whatever its id (streams not
   /// negotiated, metadata, a stream_end with a payload, a credit frame not

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <coroutine>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <string>
@@ -134,6 +135,7 @@ DUET_INLINE void stream_table::on_admitted(session_core& s, call_operation& call
   ch.id = call.id;
   if (call.done) {
     // Its request could not be sent (too large, encoding threw).
+    forget(ch);
     ch.phase = stream_phase::closed;
     ch.code = call.code;
     ch.message = call.message;
@@ -192,6 +194,7 @@ DUET_INLINE void stream_table::cancel(session_core& s, stream_channel& ch, statu
   }
   ch.cancel_sent = true;
   s.finish(call, code, std::string(why));
+  forget(ch);
   ch.phase = stream_phase::closed;
   ch.inbound_ended = true;
   ch.queue.clear();  // ended here, not by the peer: what it sent is not wanted
@@ -210,6 +213,7 @@ DUET_INLINE void stream_table::on_local_end(session_core& s, call_operation& cal
     s.wake_writer();
   }
   ch.cancel_sent = true;
+  forget(ch);
   ch.phase = stream_phase::closed;
   ch.inbound_ended = true;
   ch.queue.clear();  // ended here (deadline, connection lost): unread messages are dropped
@@ -241,6 +245,7 @@ DUET_INLINE void stream_table::on_response(session_core& s, call_operation& call
     ch.message.assign(reinterpret_cast<const char*>(frame.payload.data()), frame.payload.size());
   }
   s.finish(call, ch.code, ch.message);
+  forget(ch);
   ch.phase = stream_phase::closed;
   ch.inbound_ended = true;
   wake_all(ch, true, s);
@@ -284,6 +289,7 @@ DUET_INLINE void stream_table::begin_served(session_core& s, stream_channel& ch)
 }
 
 DUET_INLINE void stream_table::end_served(stream_channel& ch) noexcept {
+  forget(ch);
   if (ch.waiting_room) stop_waiting_for_room(ch);
   if (m_slots.empty()) return;
   const std::size_t mask = m_slots.size() - 1;
@@ -324,6 +330,7 @@ DUET_INLINE void stream_table::grow() {
 DUET_INLINE void stream_table::close_served(session_core& s, stream_channel& ch, status_code code,
                                             std::string_view why) {
   if (ch.closed()) return;
+  forget(ch);
   ch.phase = stream_phase::closed;
   ch.inbound_ended = true;
   ch.queue.clear();  // the caller went away: its unread messages are dropped
@@ -350,25 +357,7 @@ DUET_INLINE stream_channel* stream_table::owner_of(session_core& s, const frame_
 DUET_INLINE void stream_table::route(session_core& s, const frame_view& frame) {
   const frame_header& h = frame.header;
   switch (h.kind) {
-    case frame_kind::stream_data: {
-      stream_channel* ch = owner_of(s, h);
-      if (ch == nullptr) return;
-      if (ch->inbound_ended) {
-        if (!ch->receives) {
-          // A direction the method does not have: dropped like a late frame.
-          s.m_streams.drop_frame();
-          return;
-        }
-        s.shutdown(status_code::protocol_error, "a stream message after its sender's stream_end");
-        return;
-      }
-      if (!ch->inbound.receive(frame_header_size + frame.payload.size())) {
-        s.shutdown(status_code::protocol_error, "a stream message sent without credit");
-        return;
-      }
-      deliver(s, *ch, frame.payload);
-      return;
-    }
+    case frame_kind::stream_data: route_data(s, frame); return;
     case frame_kind::stream_end: {
       stream_channel* ch = owner_of(s, h);
       if (ch == nullptr) return;
@@ -399,6 +388,52 @@ DUET_INLINE void stream_table::route(session_core& s, const frame_view& frame) {
   }
 }
 
+DUET_INLINE void stream_table::route_data(session_core& s, const frame_view& frame) {
+  const frame_header& h = frame.header;
+  stream_channel* ch = m_last_data;
+  // A frame from the callee is for a stream this side called.
+  const bool to_caller = (h.flags & flag_from_callee) != 0;
+  if (ch == nullptr || ch->id != h.id || ch->callee == to_caller) {
+    ch = owner_of(s, h);
+    if (ch == nullptr) return;
+    m_last_data = ch;
+  }
+  if (accept(s, *ch, frame)) deliver(s, *ch, frame.payload);
+}
+
+DUET_INLINE bool stream_table::accept(session_core& s, stream_channel& ch, const frame_view& frame) {
+  if (ch.inbound_ended) {
+    if (!ch.receives) {
+      // A direction the method does not have: dropped like a late frame.
+      s.m_streams.drop_frame();
+      return false;
+    }
+    s.shutdown(status_code::protocol_error, "a stream message after its sender's stream_end");
+    return false;
+  }
+  if (!ch.inbound.receive(frame_header_size + frame.payload.size())) {
+    s.shutdown(status_code::protocol_error, "a stream message sent without credit");
+    return false;
+  }
+  return true;
+}
+
+DUET_INLINE bool stream_table::take_next(session_core& s, stream_channel& ch, const_buffer& payload) {
+  if (m_delivering != &ch || ch.closed() || ch.discarding || !s.is_open() || s.reader_should_pause()) return false;
+  frame_view frame;
+  // need_more: nothing taken; error: it stays, and the reader reports it.
+  if (s.m_decoder.next(frame) != decode_status::frame) return false;
+  const frame_header& h = frame.header;
+  const bool to_caller = (h.flags & flag_from_callee) != 0;
+  if (h.kind != frame_kind::stream_data || h.id != ch.id || ch.callee == to_caller || !frame.metadata.empty()) {
+    s.m_decoder.put_back(frame);  // the reader routes it
+    return false;
+  }
+  if (!accept(s, ch, frame)) return false;
+  payload = frame.payload;
+  return true;
+}
+
 DUET_INLINE void stream_table::deliver(session_core& s, stream_channel& ch, const_buffer payload) {
   if (ch.discarding) {
     consumed(s, ch, payload.size());
@@ -410,7 +445,11 @@ DUET_INLINE void stream_table::deliver(session_core& s, stream_channel& ch, cons
     ch.delivered = ch.decode(ch.target, payload) ? stream_channel::delivery::message
                                                   : stream_channel::delivery::undecodable;
     consumed(s, ch, payload.size());
+    // Its next() may take the messages that follow straight from the
+    // reader's buffer (take_next) rather than suspend for each one.
+    stream_channel* const outer = std::exchange(m_delivering, &ch);
     std::exchange(ch.reader, {}).resume();
+    m_delivering = outer;
     return;
   }
   ch.queue.push(payload);
@@ -430,13 +469,13 @@ DUET_INLINE void stream_table::consumed(session_core& s, stream_channel& ch, std
   s.wake_writer();
 }
 
-DUET_INLINE bool stream_table::output_has_room(const session_core& s) noexcept {
+DUET_INLINE bool stream_table::output_has_room(const session_core& s) const noexcept {
   const write_queue& q = s.m_frames.queue();
   // While the writer writes, senders may queue up to the limit; while it
   // does not (it waits for output, or is about to run), one batch is
   // enough to let it start: the first messages leave at once.
   const std::size_t limit =
-      q.writing() ? s.m_options.max_queued_bytes : std::min(s.m_options.max_queued_bytes, write_batch_bytes);
+      q.writing() ? s.m_options.max_queued_bytes : std::min(s.m_options.max_queued_bytes, m_batch);
   return q.queued_bytes() < limit;
 }
 
@@ -492,22 +531,22 @@ DUET_INLINE void stream_table::wake_room_waiters(session_core& s) {
 
 DUET_INLINE status stream_table::send(session_core& s, stream_channel& ch, message_encoder encode,
                                       const void* value) {
-  byte_vector& out = s.m_frames.queue().buffer();
+  write_queue& out = s.m_frames.queue();
   const std::size_t start = out.size();
-  out.resize(start + frame_header_size);
+  (void)out.extend(frame_header_size);  // the header is stored once the body's size is known
   try {
-    byte_writer writer(out);
+    byte_writer writer = out.writer(nullptr);
     encode(value, writer);
   } catch (const std::exception& e) {
-    out.resize(start);
+    out.drop_after(start);
     return status(status_code::internal, std::string("encoding a stream message threw: ") + e.what());
   } catch (...) {
-    out.resize(start);
+    out.drop_after(start);
     return status(status_code::internal, "encoding a stream message threw an exception that is not a std::exception");
   }
   const std::size_t body = out.size() - start - frame_header_size;
   if (body > s.m_frames.peer_max_frame_size()) {
-    out.resize(start);
+    out.drop_after(start);
     return status(status_code::resource_exhausted, "a stream message is larger than the peer's maximum frame size");
   }
   store_frame_header(out.data() + start,
@@ -516,6 +555,26 @@ DUET_INLINE status stream_table::send(session_core& s, stream_channel& ch, messa
   (void)ch.outbound.consume(frame_header_size + body);
   s.wake_writer();
   return {};
+}
+
+DUET_INLINE bool stream_table::send_bytes(session_core& s, stream_channel& ch, const_buffer bytes) {
+  // The count is a varint (as byte_writer::write_varint writes it).
+  std::size_t count_size = 1;
+  for (std::uint64_t n = bytes.size(); n >= 0x80; n >>= 7) ++count_size;
+  const std::size_t body = count_size + bytes.size();
+  if (body > s.m_frames.peer_max_frame_size()) return false;
+  // One append for the whole frame (header, count, bytes), into the queue's room.
+  std::byte* p = s.m_frames.queue().extend(frame_header_size + body);
+  store_frame_header(p, frame_header{frame_kind::stream_data, static_cast<std::uint16_t>(ch.callee ? flag_from_callee : 0),
+                                     0, ch.id, 0, 0, static_cast<std::uint32_t>(body)});
+  p += frame_header_size;
+  std::uint64_t n = bytes.size();
+  for (; n >= 0x80; n >>= 7) *p++ = static_cast<std::byte>((n & 0x7f) | 0x80);
+  *p++ = static_cast<std::byte>(n);
+  if (!bytes.empty()) std::memcpy(p, bytes.data(), bytes.size());
+  (void)ch.outbound.consume(frame_header_size + body);
+  s.wake_writer();
+  return true;
 }
 
 }  // namespace duet::inline v0::detail

@@ -45,11 +45,14 @@ class stream_table {
   /// A well-formed frame (`stream_support::malformed`): only the stream's
   /// state is left to check.
   void route(session_core& s, const frame_view& frame);
+  /// A well-formed stream_data frame (`stream_engine::on_data`).
+  void route_data(session_core& s, const frame_view& frame);
   void on_response(session_core& s, call_operation& call, const frame_view& frame);
   void on_local_end(session_core& s, call_operation& call);
   void on_admitted(session_core& s, call_operation& call);
   void on_shutdown(session_core& s);
   void on_output_taken(session_core& s) {
+    if (m_batch < write_batch_bytes) m_batch *= 2;
     if (m_room_waiters != nullptr) wake_room_waiters(s);
   }
 
@@ -91,12 +94,16 @@ class stream_table {
   /// Bytes of output past which a stream sender lets a writer that is not
   /// writing start, rather than queue more: the first messages of a stream
   /// leave after at most this much encoding, not after its whole credit.
+  /// The session's first batch is `first_write_batch_bytes`; each time the
+  /// writer takes the output the batch doubles, up to `write_batch_bytes`
+  /// (so the first message leaves at once, and the writes soon carry many).
   static constexpr std::size_t write_batch_bytes = 64 * 1024;
+  static constexpr std::size_t first_write_batch_bytes = 512;
 
   /// Whether a message of `ch` may be sent now: it has credit, and the
   /// connection's queued output has room: under
   /// `session_options::max_queued_bytes` while the writer writes, under
-  /// `write_batch_bytes` (or that limit, if smaller) while it does not.
+  /// the current batch (or that limit, if smaller) while it does not.
   [[nodiscard]] bool may_send(const session_core& s, const stream_channel& ch) const noexcept;
 
   /// The sender of `ch`, which may not send now (`may_send`), suspends as
@@ -108,6 +115,25 @@ class stream_table {
   /// and takes the frame's bytes off that credit: ok, or why not (encoding
   /// threw, the message is larger than the peer accepts; no credit is taken).
   status send(session_core& s, stream_channel& ch, message_encoder encode, const void* value);
+
+  /// As `send`, for a message that encodes as `bytes` behind their count
+  /// (a byte string or span with the built-in codec): one copy, straight
+  /// into the output. False (nothing sent, no credit taken) when it is
+  /// larger than the peer accepts.
+  bool send_bytes(session_core& s, stream_channel& ch, const_buffer bytes);
+
+  /// Whether the consumer of `ch` runs because the reader handed it a
+  /// message (`take_next` may find it the next one).
+  [[nodiscard]] bool delivering_to(const stream_channel& ch) const noexcept { return m_delivering == &ch; }
+
+  /// The consumer of `ch`, resumed by the reader with a message (its
+  /// `next()` runs inside the reader's routing, `delivering_to`), asks for
+  /// the next one: when the next frame the reader holds is a message of
+  /// `ch` that may be routed now, it is taken and its credit counted, and
+  /// `payload` views it where it lies (valid until the consumer suspends:
+  /// only then does the reader go on). False, nothing taken, otherwise (the
+  /// reader routes that frame as usual).
+  bool take_next(session_core& s, stream_channel& ch, const_buffer& payload);
 
   /// The consumer of `ch` took one message of `payload_bytes` (from the
   /// queue or in place): grants credit when it is due.
@@ -129,14 +155,29 @@ class stream_table {
   // into its queue.
   void deliver(session_core& s, stream_channel& ch, const_buffer payload);
 
+  // Whether message `frame` of `ch` may be delivered: the direction is
+  // open and the sender had credit (taken now); false when the frame was
+  // dropped or broke the protocol (the session is shutting down).
+  bool accept(session_core& s, stream_channel& ch, const frame_view& frame);
+
   // The stream whose frame this is, or null (then counted as dropped).
   stream_channel* owner_of(session_core& s, const frame_header& h) noexcept;
+
+  // The stream of the last stream_data frame, which the next one most
+  // likely has too (a run of one stream's messages in one read), or null.
+  // Every channel that closes or stops being served is forgotten here first.
+  stream_channel* m_last_data = nullptr;
+  // The stream whose consumer the reader resumed with a message, while it runs.
+  stream_channel* m_delivering = nullptr;
+  void forget(const stream_channel& ch) noexcept {
+    if (m_last_data == &ch) m_last_data = nullptr;
+  }
 
   // Resumes, in order, every coroutine waiting on `ch` (taken first).
   void wake_all(stream_channel& ch, bool inline_resume, session_core& s);
 
   // Whether the connection's output has room for a stream message (may_send).
-  [[nodiscard]] static bool output_has_room(const session_core& s) noexcept;
+  [[nodiscard]] bool output_has_room(const session_core& s) const noexcept;
 
   // The sender of `ch`, waiting for credit, got some: resumed now if its
   // credit is above zero and the output has room; waits for room if not.
@@ -153,6 +194,7 @@ class stream_table {
   std::vector<stream_channel*> m_slots;  // null: free; tombstone(): removed
   stream_channel* m_hello_waiters = nullptr;
   stream_channel* m_room_waiters = nullptr;  // senders with credit, waiting for room in the output
+  std::size_t m_batch = first_write_batch_bytes;  // the batch while the writer is idle (write_batch_bytes)
 };
 
 /// The seam's implementation over a table (`session_core::streams()` makes
@@ -167,6 +209,7 @@ class stream_engine_for final : public stream_engine {
 
   void on_peer_hello(session_core& s) override { table.on_peer_hello(s); }
   void on_frame(session_core& s, const frame_view& frame) override { table.route(s, frame); }
+  void on_data(session_core& s, const frame_view& frame) override { table.route_data(s, frame); }
   void on_response(session_core& s, call_operation& call, const frame_view& frame) override {
     table.on_response(s, call, frame);
   }
