@@ -24,16 +24,24 @@ for run in $(seq "$runs"); do
   for scenario in "A 1 1 20000" "B 1 64 300000" "C 8 16 300000"; do
     read -r name connections inflight calls <<<"$scenario"
     for build in before after raw; do
-      port=$((port + 1))
-      : >"$log"
-      taskset -c 1 "${server[$build]}" --port "$port" >"$log" 2>&1 &
-      server_pid=$!
-      for _ in $(seq 100); do grep -q ready "$log" && break; sleep 0.1; done
-      line=$(timeout 120 taskset -c 0 "${client[$build]}" --port "$port" --connections "$connections" \
-        --inflight "$inflight" --calls "$calls" --payload 16 | tail -1)
-      kill "$server_pid" 2>/dev/null || true
-      wait "$server_pid" 2>/dev/null || true
-      server_pid=
+      # A run whose server or client fails (seen: a port that another socket
+      # holds, the range overlapping the ephemeral ports) is tried again on
+      # the next port, at most 5 times.
+      line=
+      for _ in $(seq 5); do
+        port=$((port + 1))
+        : >"$log"
+        taskset -c 1 "${server[$build]}" --port "$port" >"$log" 2>&1 &
+        server_pid=$!
+        for _ in $(seq 100); do grep -q ready "$log" && break; sleep 0.1; done
+        line=$(timeout 120 taskset -c 0 "${client[$build]}" --port "$port" --connections "$connections" \
+          --inflight "$inflight" --calls "$calls" --payload 16 | tail -1) || line=
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=
+        [[ $line == "{"* ]] && break
+      done
+      [[ $line == "{"* ]] || { echo "compare.sh: $name $build failed 5 times" >&2; exit 1; }
       echo "$name $build $line" >>"$out"
     done
   done
