@@ -13,7 +13,7 @@
 #   RUNS=3                             repetitions
 #   CALLS                              calls per run for every peer and level (smoke tests);
 #                                      otherwise see calls_for: ~1-3 s a run on this machine
-#   PORT=48000                         first port; each server start takes the next one
+#   PORT=48000                         first port; each server start takes the next free one
 #   SERVER_CPU=1 CLIENT_CPU=0          where taskset pins them
 #   CLIENT_TIMEOUT=60                  seconds a client may run
 #   PEERS_BUILD=/work/shared/peers/build   the kit's binaries (<peer>_server, <peer>_client)
@@ -101,12 +101,22 @@ port=${PORT:-48000}
 for run in $(seq "${RUNS:-3}"); do
   for level in ${LEVELS:-1 16 256 4096}; do
     for i in "${!names[@]}"; do
-      port=$((port + 1))
       tag="{\"scenario\":\"sweep-$level\",\"run\":$run,"
       : > "$tmp/client.err"
-      if ! start_server "${servers[$i]}" "$port"; then
-        fail "server not ready"
+      # The ports lie in the kernel's ephemeral range, so a client's socket
+      # may hold the next one (seen: "Address already in use"): a server that
+      # does not start is tried on the following port, at most 5 times.
+      started=0
+      for _ in 1 2 3 4 5; do
+        port=$((port + 1))
+        if start_server "${servers[$i]}" "$port"; then
+          started=1
+          break
+        fi
         stop_server
+      done
+      if [[ $started != 1 ]]; then
+        fail "server not ready"
         continue
       fi
       rc=0
