@@ -165,7 +165,9 @@ class typed_caller_stream_state final : public caller_stream_value<Result> {
 /// what it receives (void for a client stream), `Result` what the final
 /// response carries (a client stream's value, else void).
 ///
-/// - `next()` yields the next message, or nothing once the stream ended.
+/// - `next()` yields the next message, or nothing once the stream ended;
+///   `next_into(v)` decodes it into `v` (reusing its capacity) and yields
+///   false at the end.
 /// - `send(v)` waits for credit (and for room in the connection's output)
 ///   and queues `v`; false once the stream ended or this side finished.
 ///   Throws `rpc_error` for a message larger than the peer accepts. Pass a
@@ -196,6 +198,15 @@ class client_stream {
     requires(!std::is_void_v<T>)
   [[nodiscard]] detail::next_awaiter<T> next() noexcept {
     return detail::next_awaiter<T>(m_state->ch);
+  }
+
+  /// The next message decoded into `message` (true), reusing what it holds
+  /// (a vector's or string's capacity), or false once the stream ended.
+  /// `message` must outlive the `co_await`.
+  template <class T = Receive>
+    requires(!std::is_void_v<T>)
+  [[nodiscard]] detail::next_awaiter<T, true> next_into(std::type_identity_t<T>& message) noexcept {
+    return detail::next_awaiter<T, true>(m_state->ch, message);
   }
 
   /// Sends `message` once the callee has granted credit; true when queued.

@@ -41,19 +41,26 @@ void encode_message(const void* value, byte_writer& out) {
 }
 
 /// `co_await next()` on one side of a stream: the next message, or nothing
-/// at the end. A message that arrived while nobody waited comes from the
-/// queue; otherwise the reader decodes it straight into this awaiter's value
-/// when it arrives, and resumes the consumer.
-template <class T>
+/// at the end; with `Into`, `co_await next_into(v)`: true with the next
+/// message decoded into `v` (whose capacity it reuses), false at the end.
+/// A message that arrived while nobody waited comes from the queue;
+/// otherwise the reader decodes it straight into this awaiter's value (or
+/// `v`) when it arrives, and resumes the consumer.
+template <class T, bool Into = false>
 class next_awaiter {
  public:
-  explicit next_awaiter(stream_channel& ch) noexcept : m_ch(&ch) {}
+  explicit next_awaiter(stream_channel& ch) noexcept
+    requires(!Into)
+      : m_ch(&ch) {}
+  next_awaiter(stream_channel& ch, T& into) noexcept
+    requires Into
+      : m_ch(&ch), m_slot(&into) {}
 
   bool await_ready() {
     stream_channel& ch = *m_ch;
     if (!ch.queue.empty()) {
-      m_got = decode_message<T>(&m_value.emplace(), ch.queue.front()) ? stream_channel::delivery::message
-                                                                       : stream_channel::delivery::undecodable;
+      m_got = decode_message<T>(target(), ch.queue.front()) ? stream_channel::delivery::message
+                                                            : stream_channel::delivery::undecodable;
       const std::size_t bytes = ch.queue.pop();
       ch.session->streams().consumed(*ch.session, ch, bytes);
       return true;
@@ -61,8 +68,8 @@ class next_awaiter {
     if (stream_table& table = ch.session->streams(); table.delivering_to(ch)) {
       // Resumed by the reader: the next message may already be in its buffer.
       if (const_buffer payload; table.take_next(*ch.session, ch, payload)) {
-        m_got = decode_message<T>(&m_value.emplace(), payload) ? stream_channel::delivery::message
-                                                                : stream_channel::delivery::undecodable;
+        m_got = decode_message<T>(target(), payload) ? stream_channel::delivery::message
+                                                     : stream_channel::delivery::undecodable;
         table.consumed(*ch.session, ch, payload.size());
         return true;
       }
@@ -78,24 +85,35 @@ class next_awaiter {
     stream_channel& ch = *m_ch;
     ch.reader = awaiting;
     ch.decode = &decode_message<T>;
-    ch.target = &m_value.emplace();
+    ch.target = target();
     ch.delivered = stream_channel::delivery::none;
   }
 
-  std::optional<T> await_resume() {
+  auto await_resume() {
     if (m_got == stream_channel::delivery::none) m_got = std::exchange(m_ch->delivered, stream_channel::delivery::none);
-    switch (m_got) {
-      case stream_channel::delivery::message: return std::move(m_value);
-      case stream_channel::delivery::undecodable:
-        throw rpc_error(status(m_ch->callee ? status_code::invalid_argument : status_code::internal,
-                               "a stream message does not decode as the method's message type"));
-      default: return std::nullopt;
+    if (m_got == stream_channel::delivery::undecodable) {
+      throw rpc_error(status(m_ch->callee ? status_code::invalid_argument : status_code::internal,
+                             "a stream message does not decode as the method's message type"));
+    }
+    if constexpr (Into) {
+      return m_got == stream_channel::delivery::message;
+    } else {
+      return m_got == stream_channel::delivery::message ? std::move(m_slot) : std::optional<T>();
     }
   }
 
  private:
+  // Where the next message is decoded: a fresh value, or the caller's.
+  T* target() {
+    if constexpr (Into) {
+      return m_slot;
+    } else {
+      return &m_slot.emplace();
+    }
+  }
+
   stream_channel* m_ch;
-  std::optional<T> m_value;
+  std::conditional_t<Into, T*, std::optional<T>> m_slot;
   stream_channel::delivery m_got = stream_channel::delivery::none;
 };
 
@@ -191,7 +209,9 @@ class stream_writer {
 ///     while (std::optional<chunk> c = co_await in.next()) { ... }
 ///
 /// `next` yields the next message, or nothing once the caller finished
-/// sending (or the stream ended). A message that does not decode as `T`
+/// sending (or the stream ended); `next_into(v)` decodes it into `v`
+/// instead, reusing what `v` holds (a vector's or string's capacity), and
+/// yields false at the end. A message that does not decode as `T`
 /// throws `duet::rpc_error` (`invalid_argument`), which, escaping the
 /// handler, ends the stream with it. Valid while the handler runs; one
 /// `next` at a time.
@@ -204,6 +224,12 @@ class stream_reader {
 
   /// The next message, or nothing at the end.
   [[nodiscard]] detail::next_awaiter<T> next() noexcept { return detail::next_awaiter<T>(*m_ch); }
+
+  /// The next message decoded into `message` (true), or false at the end;
+  /// `message` must outlive the `co_await`.
+  [[nodiscard]] detail::next_awaiter<T, true> next_into(T& message) noexcept {
+    return detail::next_awaiter<T, true>(*m_ch, message);
+  }
 
  private:
   detail::stream_channel* m_ch;
