@@ -75,6 +75,21 @@ constexpr T load_le(const std::byte* p) noexcept {
 /// The most bytes a LEB128 encoding of a 64-bit value takes.
 inline constexpr std::size_t max_varint_size = 10;
 
+/// The bytes `value`'s shortest LEB128 encoding takes (1 to 10).
+constexpr std::size_t varint_size(std::uint64_t value) noexcept {
+  std::size_t n = 1;
+  for (; value >= 0x80; value >>= 7) ++n;
+  return n;
+}
+
+/// Stores `value` as an unsigned LEB128 varint at `p` (room for
+/// varint_size(value) bytes) and returns where it ends.
+inline std::byte* store_varint(std::byte* p, std::uint64_t value) noexcept {
+  for (; value >= 0x80; value >>= 7) *p++ = static_cast<std::byte>((value & 0x7f) | 0x80);
+  *p++ = static_cast<std::byte>(value);
+  return p;
+}
+
 /// Runs of at least this many bytes are worth sending from where they are
 /// (one more entry in a gather write) rather than copying them.
 inline constexpr std::size_t min_borrowed_bytes = 16 * 1024;
@@ -147,13 +162,7 @@ class byte_writer {
   /// such form (1 to 10 bytes).
   void write_varint(std::uint64_t value) {
     std::byte tmp[detail::max_varint_size];
-    std::size_t n = 0;
-    while (value >= 0x80) {
-      tmp[n++] = static_cast<std::byte>((value & 0x7f) | 0x80);
-      value >>= 7;
-    }
-    tmp[n++] = static_cast<std::byte>(value);
-    append(tmp, n);
+    append(tmp, static_cast<std::size_t>(detail::store_varint(tmp, value) - tmp));
   }
 
   /// The number of bytes this writer has appended (not the vector's size).

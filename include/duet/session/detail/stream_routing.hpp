@@ -558,9 +558,8 @@ DUET_INLINE status stream_table::send(session_core& s, stream_channel& ch, messa
 }
 
 DUET_INLINE bool stream_table::send_bytes(session_core& s, stream_channel& ch, const_buffer bytes) {
-  // The count is a varint (as byte_writer::write_varint writes it).
-  std::size_t count_size = 1;
-  for (std::uint64_t n = bytes.size(); n >= 0x80; n >>= 7) ++count_size;
+  // The count is a varint, as byte_writer::write_varint writes it.
+  const std::size_t count_size = varint_size(bytes.size());
   const std::size_t body = count_size + bytes.size();
   if (body > s.m_frames.peer_max_frame_size()) return false;
   // One append for the whole frame (header, count, bytes), into the queue's room.
@@ -568,9 +567,7 @@ DUET_INLINE bool stream_table::send_bytes(session_core& s, stream_channel& ch, c
   store_frame_header(p, frame_header{frame_kind::stream_data, static_cast<std::uint16_t>(ch.callee ? flag_from_callee : 0),
                                      0, ch.id, 0, 0, static_cast<std::uint32_t>(body)});
   p += frame_header_size;
-  std::uint64_t n = bytes.size();
-  for (; n >= 0x80; n >>= 7) *p++ = static_cast<std::byte>((n & 0x7f) | 0x80);
-  *p++ = static_cast<std::byte>(n);
+  p = store_varint(p, bytes.size());
   if (!bytes.empty()) std::memcpy(p, bytes.data(), bytes.size());
   (void)ch.outbound.consume(frame_header_size + body);
   s.wake_writer();
